@@ -1,0 +1,1 @@
+"""The engine: scheduler, locks, versions, scenarios, fuzzing, timelines. Race-agnostic."""

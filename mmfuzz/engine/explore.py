@@ -1,0 +1,152 @@
+"""Fuzzing: a Hypothesis state machine per scenario, shrinking to a minimal race.
+
+The population of actors is drawn once (an initialize rule, so it shrinks to the
+fewest actors); one rule then runs a task, named by stable id, for a burst of steps,
+with 0 meaning "keep running the current task", the value Hypothesis shrinks towards
+(fewest switches); the burst shrinks towards one step. When the
+drawn schedule ends, every task runs to completion under the same keep-current
+policy, so a schedule only needs its switches: shrinking also removes steps.
+"""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+from hypothesis import HealthCheck, Phase, Verbosity, seed as hyp_seed, settings as Settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+from .run import KEEP, Run
+from .scenario import get_scenario
+from .timeline import render_violation
+from .versions import UnknownName, compose, select
+from .violations import Violation
+
+
+# A rule runs one task for up to this many steps: races whose window holds a whole
+# code path of another CPU are found far sooner than with one step per rule.
+MAX_BURST = 8
+
+
+@attrs.define
+class FuzzResult:
+    scenario: str
+    kernel: str
+    options: dict
+    versions: dict
+    found: bool
+    examples: int
+    seconds: float
+    invariant: str | None = None
+    message: str | None = None
+    steps: int = 0
+    switches: int = 0
+    actors: list = attrs.Factory(list)
+    population: list = attrs.Factory(list)
+    params: dict = attrs.Factory(dict)
+    schedule: dict | None = None
+    report: str = ""
+    culprit: str | None = None
+
+    def to_json(self) -> dict:
+        return attrs.asdict(self)
+
+
+def actor_bounds(scen, counts: dict[str, tuple[int, int]] | None) -> dict[str, tuple[int, int]]:
+    bounds = {a.kind: (a.min, a.max) for a in scen.actors}
+    for kind, (lo, hi) in (counts or {}).items():
+        scen.actor(kind)  # raises UnknownName for a kind the scenario lacks
+        if not 0 <= lo <= hi:
+            raise UnknownName(f"bad actor count for {kind}: {lo}-{hi}")
+        bounds[kind] = (lo, hi)
+    if sum(hi for _, hi in bounds.values()) == 0:
+        raise UnknownName("the actor counts leave no actor to run")
+    return bounds
+
+
+def header_for(scen, kernel, versions) -> str:
+    opts = "".join(f" --{k} {v}" for k, v in scen.opts.items())
+    return f"mmfuzz: {scen.name}{opts} on {kernel}   [" + ", ".join(
+        f"{p}={v.name}" for p, v in sorted(versions.items()) if p in scen.paths) + "]"
+
+
+def prepare(scenario: str, kernel: str, overrides=None, options=None):
+    scen = get_scenario(scenario, options)
+    versions = select(kernel, overrides, needed=scen.paths)
+    return scen, versions, compose(versions)
+
+
+def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
+         seed: int | None = None, max_examples: int | None = None,
+         profile: str | None = None, database=None) -> FuzzResult:
+    scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
+    bounds = actor_bounds(scen, counts)
+    kinds = list(bounds)
+    max_tasks = sum(hi for _, hi in bounds.values())
+    counter = {"examples": 0}
+
+    class Machine(RuleBasedStateMachine):
+        @initialize(counts=st.tuples(*[st.integers(lo, hi) for lo, hi in bounds.values()]),
+                    params=st.fixed_dictionaries(dict(scen.params)))
+        def spawn(self, counts, params):
+            population = [k for k, n in zip(kinds, counts) for _ in range(n)]
+            counter["examples"] += 1
+            self.run = Run(scen, kernel_cls, population, params, versions)
+
+        @rule(choice=st.integers(0, max_tasks), burst=st.integers(1, MAX_BURST))
+        def step(self, choice, burst):
+            run = self.run
+            for _ in range(burst):
+                if run.all_done:
+                    return
+                run.schedule(choice)
+                choice = KEEP
+
+        def teardown(self):
+            run = getattr(self, "run", None)
+            if run is not None:
+                run.finish()
+
+    Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
+    if seed is not None:
+        Machine = hyp_seed(seed)(Machine)
+    base = Settings.get_profile(profile) if profile else Settings()
+    cfg = Settings(
+        base,
+        max_examples=max_examples if max_examples is not None else base.max_examples,
+        database=database,
+        deadline=None,
+        derandomize=False,
+        phases=[p for p in base.phases if p != Phase.explain],
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    start = time.perf_counter()
+    result = FuzzResult(scen.name, kernel, dict(scen.opts),
+                        {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
+                        False, 0, 0.0)
+    try:
+        run_state_machine_as_test(Machine, settings=cfg)
+    except Violation as v:
+        fill_from_violation(result, v, header_for(scen, kernel, versions))
+    result.examples = counter["examples"]
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result
+
+
+def fill_from_violation(result: FuzzResult, v: Violation, header: str) -> None:
+    run = v.run
+    result.found = True
+    result.invariant = v.invariant
+    result.message = v.message
+    result.steps = len(run.trace)
+    result.switches = run.switches()
+    result.population = list(run.population)
+    result.actors = [run.tasks[tid].title for tid in sorted({s.tid for s in run.trace})]
+    result.params = dict(run.params)
+    result.schedule = run.schedule_record()
+    result.culprit = run.tasks[v.culprit].title if v.culprit is not None else None
+    result.report = render_violation(v, header=header)

@@ -1,0 +1,62 @@
+"""Lock state as plain data: which task holds which lock, in which mode.
+
+Spinlocks, mutexes and the page lock are exclusive; rw semaphores add a shared mode.
+Locks are named by strings (``"mmap_lock"``, ``"ptl:12"``, ``"page:7"``) so the whole
+table is hashable and cheap to copy.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .task import EXCL, SHARED
+
+
+@attrs.define
+class LockTable:
+    # lock name -> (mode, tuple of holder task ids)
+    held: dict = attrs.Factory(dict)
+
+    def can_acquire(self, lock: str, mode: str) -> bool:
+        cur = self.held.get(lock)
+        if cur is None:
+            return True
+        return mode == SHARED and cur[0] == SHARED
+
+    def acquire(self, lock: str, mode: str, tid: int) -> None:
+        cur = self.held.get(lock)
+        if cur is None:
+            self.held[lock] = (mode, (tid,))
+        elif mode == SHARED and cur[0] == SHARED:
+            self.held[lock] = (SHARED, cur[1] + (tid,))
+        else:
+            raise AssertionError(f"{lock} is not free for task {tid}")
+
+    def try_acquire(self, lock: str, mode: str, tid: int) -> bool:
+        if not self.can_acquire(lock, mode):
+            return False
+        self.acquire(lock, mode, tid)
+        return True
+
+    def release(self, lock: str, tid: int) -> None:
+        mode, holders = self.held[lock]
+        if tid not in holders:
+            raise AssertionError(f"task {tid} releases {lock} it does not hold")
+        rest = tuple(h for h in holders if h != tid)
+        if rest:
+            self.held[lock] = (mode, rest)
+        else:
+            del self.held[lock]
+
+    def is_locked(self, lock: str) -> bool:
+        return lock in self.held
+
+    def holds(self, lock: str, tid: int) -> bool:
+        cur = self.held.get(lock)
+        return cur is not None and tid in cur[1]
+
+    def held_by(self, tid: int) -> list[tuple[str, str]]:
+        return sorted((name, mode) for name, (mode, holders) in self.held.items() if tid in holders)
+
+
+__all__ = ["LockTable", "EXCL", "SHARED"]

@@ -1,0 +1,204 @@
+"""One run: a population of tasks over one model state, stepped one atomic step at a time.
+
+The scheduler is deterministic: the same population, parameters and sequence of
+choices always give the same trace. A choice is a stable task id, or "keep running the
+current task" (the choice shrinking aims for: fewer switches).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .task import Acquire, Task, innermost_function, step_label
+from .violations import InvariantBroken, KernelCrash, Violation
+
+KEEP = 0  # schedule choice: keep running the current task
+
+
+@attrs.frozen
+class TraceStep:
+    tid: int
+    func: str
+    step: str
+    notes: tuple = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.func}: {self.step}"
+
+
+class StaleSchedule(Exception):
+    """A recorded schedule no longer fits the code (a step label is gone)."""
+
+
+def titles_for(scenario, population: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for kind in population:
+        seen[kind] = seen.get(kind, 0) + 1
+        title = scenario.actor(kind).title
+        out.append(title if seen[kind] == 1 else f"{title} #{seen[kind]}")
+    return out
+
+
+class Run:
+    def __init__(self, scenario, kernel_cls, population: list[str], params: dict,
+                 versions: dict | None = None, max_steps: int = 3000):
+        self.scenario = scenario
+        self.population = list(population)
+        self.params = dict(params)
+        self.versions = versions or {}
+        self.max_steps = max_steps
+        self.kernel = kernel_cls()
+        self.state = scenario.initial_state(self.kernel, self.params)
+        self.kernel.s = self.state
+        self.trace: list[TraceStep] = []
+        self.current = 0
+        self.tasks: list[Task] = []
+        for tid, (kind, title) in enumerate(zip(population, titles_for(scenario, population))):
+            task = Task(tid, kind, title)
+            task.locks = self.state.locks
+            self.tasks.append(task)
+        # spawn after all tasks exist: an actor may look up its peers' ids
+        for task in self.tasks:
+            task.gen = scenario.actor(task.kind).start(self.kernel, task, self.state)
+            try:
+                task.pending = next(task.gen)
+            except StopIteration as stop:
+                task.done, task.result = True, stop.value
+
+    # -- scheduling -----------------------------------------------------------------
+    def runnable(self, task: Task) -> bool:
+        if task.done or task.crashed:
+            return False
+        p = task.pending
+        if type(p) is str:
+            return True
+        if type(p) is Acquire:
+            return self.state.locks.can_acquire(p.lock, p.mode)
+        return p.cond(self.state)
+
+    def pick(self, choice: int) -> int | None:
+        """Task to run for a schedule choice, or None for a no-op."""
+        if choice == KEEP:
+            return self._keep_or_next()
+        tid = choice - 1
+        if tid < len(self.tasks) and self.runnable(self.tasks[tid]):
+            return tid
+        return None
+
+    def _keep_or_next(self) -> int | None:
+        if self.current < len(self.tasks) and self.runnable(self.tasks[self.current]):
+            return self.current
+        for task in self.tasks:
+            if self.runnable(task):
+                return task.id
+        return None
+
+    def schedule(self, choice: int) -> None:
+        tid = self.pick(choice)
+        if tid is not None:
+            self.step(tid)
+
+    def finish(self) -> None:
+        """Run every task to its end: keep the current one, else the lowest id."""
+        while True:
+            tid = self._keep_or_next()
+            if tid is None:
+                return
+            self.step(tid)
+
+    @property
+    def all_done(self) -> bool:
+        return all(not t.alive for t in self.tasks)
+
+    # -- one step -------------------------------------------------------------------
+    def next_label(self, task: Task) -> str:
+        return f"{innermost_function(task.gen)}: {step_label(task.pending)}"
+
+    def step(self, tid: int) -> None:
+        task = self.tasks[tid]
+        self.current = tid
+        pending = task.pending
+        func = innermost_function(task.gen)
+        if type(pending) is Acquire:
+            self.state.locks.acquire(pending.lock, pending.mode, tid)
+        task.notes = []
+        task.steps += 1
+        try:
+            task.pending = task.gen.send(None)
+        except StopIteration as stop:
+            task.done, task.result, task.pending = True, stop.value, None
+        except KernelCrash as crash:
+            # the task dies here and keeps its locks, as a crashed kernel thread does
+            task.crashed, task.pending = True, None
+            task.notes.append(str(crash))
+            self._record(tid, func, pending, task)
+            raise Violation(crash.invariant, f"{task.title} in {func}: {crash}", self, tid) from None
+        self._record(tid, func, pending, task)
+        try:
+            self.scenario.invariants(self)
+            if task.done:
+                self.scenario.on_finish(self, task)
+        except InvariantBroken as broken:
+            raise Violation(broken.invariant, str(broken), self, tid) from None
+        if len(self.trace) > self.max_steps:
+            busiest = max(self.tasks, key=lambda t: t.steps)
+            raise Violation("no-livelock", f"no progress after {self.max_steps} steps; "
+                            f"{busiest.title} ran {busiest.steps} of them, last at {self.trace[-1].label}",
+                            self, busiest.id)
+        if not task.alive or type(task.pending) is not str:
+            self._check_hang()
+
+    def _record(self, tid, func, pending, task) -> None:
+        self.trace.append(TraceStep(tid, func, step_label(pending), tuple(task.notes)))
+
+    def _check_hang(self) -> None:
+        waiting = [t for t in self.tasks if t.alive]
+        if not waiting or any(self.runnable(t) for t in waiting):
+            return
+        lines = []
+        for t in waiting:
+            p = t.pending
+            what = f"{p.lock} ({p.mode})" if type(p) is Acquire else p.what
+            holders = self.holders_of(p.lock) if type(p) is Acquire else ""
+            lines.append(f"{t.title} waits in {innermost_function(t.gen)} for {what}{holders}")
+        raise Violation("no-hang", "; ".join(lines), self, waiting[0].id)
+
+    def holders_of(self, lock: str) -> str:
+        cur = self.state.locks.held.get(lock)
+        if not cur:
+            return ""
+        who = []
+        for tid in cur[1]:
+            t = self.tasks[tid]
+            state = "crashed" if t.crashed else "done" if t.done else "running"
+            who.append(f"{t.title} [{state}]")
+        return f", held by {', '.join(who)}"
+
+    # -- replay ---------------------------------------------------------------------
+    def replay(self, steps: list[tuple[int, str]]) -> None:
+        """Re-execute recorded (task id, label) steps; StaleSchedule if they no longer fit."""
+        for i, (tid, label) in enumerate(steps):
+            if not 0 <= tid < len(self.tasks):
+                raise StaleSchedule(f"step {i}: no task {tid}")
+            task = self.tasks[tid]
+            if not task.alive:
+                raise StaleSchedule(f"step {i}: {task.title} has already finished, expected {label!r}")
+            have = self.next_label(task)
+            if have != label:
+                raise StaleSchedule(f"step {i}: {task.title} is at {have!r}, schedule says {label!r}")
+            if not self.runnable(task):
+                raise StaleSchedule(f"step {i}: {task.title} is blocked at {label!r}")
+            self.step(tid)
+
+    # -- facts for reports --------------------------------------------------------------
+    def switches(self) -> int:
+        return sum(1 for a, b in zip(self.trace, self.trace[1:]) if a.tid != b.tid)
+
+    def schedule_record(self) -> dict:
+        return {
+            "population": list(self.population),
+            "params": dict(self.params),
+            "steps": [[s.tid, s.label] for s in self.trace],
+        }

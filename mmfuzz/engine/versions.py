@@ -1,0 +1,143 @@
+"""Code paths, their versions, and named kernels: all data.
+
+A *code path* (``walk_page_range``, ``do_no_page``...) has *versions*: one class per
+version, whose methods are the kernel functions as that version has them. A version
+either names the first release that carries it (``since``) or is an alternative that
+never landed (an RFC, a question from the thread): then only ``--with`` selects it.
+
+A *named kernel* selects, for every path, the version with the latest ``since`` at or
+before it. The kernel a run executes is one class composed of the selected versions,
+so code calls across paths as the kernel does: ``yield from self.split_huge_pud(...)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+
+class UnknownName(ValueError):
+    """Bad input from the user: an unknown scenario, kernel, path or version."""
+
+
+_REL = re.compile(r"^v(\d+)\.(\d+)(?:\.(\d+))?(?:-rc(\d+))?$")
+
+
+def release_key(name: str) -> tuple:
+    """Order kernel release names: v2.6.20 < v6.12 < v7.0-rc2 < v7.0 < v7.1-rc1."""
+    m = _REL.match(name)
+    if not m:
+        raise UnknownName(f"not a kernel release name: {name!r} (expected e.g. v6.12 or v7.0-rc2)")
+    major, minor, sub, rc = m.groups()
+    # an -rcN comes before the release itself
+    return (int(major), int(minor), int(sub or 0), int(rc) if rc else 10**6)
+
+
+@attrs.frozen
+class Version:
+    path: str
+    name: str
+    cls: type
+    models: str  # what it models: release, commit, patch posting
+    since: str | None  # first release carrying it; None for alternatives
+    commit: str | None
+    racy: str | None  # what the model shows, for `mmfuzz list`; informative only
+
+    @property
+    def doc(self) -> str:
+        return (self.cls.__doc__ or "").strip().splitlines()[0] if self.cls.__doc__ else ""
+
+
+@attrs.define
+class CodePath:
+    name: str
+    file: str
+    doc: str
+    versions: dict = attrs.Factory(dict)
+
+    def version(self, name, *, models, since=None, commit=None, racy=None):
+        """Class decorator registering one version of this path."""
+
+        def register(cls):
+            if name in self.versions:
+                raise ValueError(f"{self.name}: version {name} registered twice")
+            self.versions[name] = Version(self.name, name, cls, models, since, commit, racy)
+            cls.__mmfuzz_version__ = (self.name, name)
+            return cls
+
+        return register
+
+    def for_release(self, release: str) -> Version | None:
+        key = release_key(release)
+        best = None
+        for v in self.versions.values():
+            if v.since is None or release_key(v.since) > key:
+                continue
+            if best is None or release_key(v.since) > release_key(best.since):
+                best = v
+        return best
+
+
+@attrs.frozen
+class Release:
+    name: str
+    note: str
+
+
+PATHS: dict[str, CodePath] = {}
+RELEASES: dict[str, Release] = {}
+
+
+def code_path(name: str, *, file: str, doc: str) -> CodePath:
+    if name in PATHS:
+        raise ValueError(f"code path {name} declared twice")
+    PATHS[name] = path = CodePath(name, file, doc)
+    return path
+
+
+def release(name: str, note: str) -> Release:
+    release_key(name)
+    RELEASES[name] = rel = Release(name, note)
+    return rel
+
+
+def load_all() -> None:
+    """Import every kernel and scenario module so the registries are complete."""
+    import mmfuzz.scenarios  # noqa: F401  (imports the kernel modules it needs)
+
+
+def select(kernel: str, overrides: dict[str, str] | None = None, needed=None) -> dict[str, Version]:
+    """The versions a run uses: the named kernel's, then each override."""
+    load_all()
+    if kernel not in RELEASES:
+        raise UnknownName(f"unknown kernel {kernel!r}; known: {', '.join(sorted(RELEASES, key=release_key))}")
+    chosen: dict[str, Version] = {}
+    for path in PATHS.values():
+        v = path.for_release(kernel)
+        if v is not None:
+            chosen[path.name] = v
+    for pname, vname in (overrides or {}).items():
+        if pname not in PATHS:
+            raise UnknownName(f"unknown code path {pname!r}; known: {', '.join(sorted(PATHS))}")
+        versions = PATHS[pname].versions
+        if vname not in versions:
+            raise UnknownName(f"{pname} has no version {vname!r}; it has: {', '.join(versions)}")
+        chosen[pname] = versions[vname]
+    for pname in needed or ():
+        if pname not in chosen:
+            raise UnknownName(f"kernel {kernel} has no version of {pname} (the kernel predates it); pick one with --with {pname}=VERSION")
+    return chosen
+
+
+def compose(chosen: dict[str, Version]) -> type:
+    """One class whose methods are the selected versions' functions."""
+    owner: dict[str, str] = {}
+    for name, v in sorted(chosen.items()):
+        for attr in vars(v.cls):
+            if attr.startswith("__"):
+                continue
+            if attr in owner and owner[attr] != name:
+                raise TypeError(f"{attr} is defined by both {owner[attr]} and {name}")
+            owner[attr] = name
+    return type("Kernel", tuple(chosen[n].cls for n in sorted(chosen)), {})

@@ -1,0 +1,82 @@
+"""What every kernel version class shares: loads through page-table pointers, folio refs.
+
+A version class's methods are kernel functions; ``self.s`` is the machine state and
+``t`` the task (CPU) running the code. Loads here are not steps by themselves: the
+caller yields the step label right before, so each load is its own atomic step.
+"""
+
+from __future__ import annotations
+
+from mmfuzz.engine.violations import Bug, Oops
+from mmfuzz.model.memory import Folio
+from mmfuzz.model.pgtable import CHILD, PageTable, Ptr, index
+
+
+class KernelCode:
+    s = None  # the State, set when a run starts
+
+    # -- page-table loads ---------------------------------------------------------------
+    def deref(self, t, ptr: Ptr):
+        """R(*ptr): one load of a page-table entry. Oops if ptr does not point into a table."""
+        frame = self.s.mem.frames.get(ptr.pfn)
+        if not isinstance(frame, PageTable) or frame.level != ptr.level:
+            raise Oops(f"unable to handle page fault: read *{ptr.level} at pfn {ptr.pfn:#x}, "
+                       f"which is {self.s.mem.describe(ptr.pfn)}, not a {ptr.level.upper()} table")
+        return frame.entries[ptr.idx]
+
+    def load(self, t, ptr: Ptr, what: str | None = None):
+        """deref() and say in the timeline what was read."""
+        e = self.deref(t, ptr)
+        t.note(f"{what or '*' + ptr.level} = {e}")
+        return e
+
+    def set_entry(self, ptr: Ptr, entry) -> None:
+        self.s.mem.frames[ptr.pfn].entries[ptr.idx] = entry
+
+    def offset(self, t, parent: Ptr, addr: int) -> Ptr:
+        """pXd_offset(parent, addr): take the table address from the parent entry's value.
+
+        This reads *parent: if the entry is not a table, the pointer it yields points at
+        whatever the pfn is; the damage happens when the pointer is dereferenced.
+        """
+        e = self.deref(t, parent)
+        return Ptr(e.pfn, index(CHILD[parent.level], addr), CHILD[parent.level])
+
+    def pgd_offset(self, mm, addr: int) -> Ptr:
+        return Ptr(mm.pgd, index("pgd", addr), "pgd")
+
+    def upper_offset(self, t, mm, addr: int, level: str) -> Ptr:
+        """Follow PGD and P4D, whose tables never change in these scenarios, to `level`."""
+        ptr = self.pgd_offset(mm, addr)
+        while ptr.level != level:
+            ptr = self.offset(t, ptr, addr)
+        return ptr
+
+    # -- folios ---------------------------------------------------------------------
+    def folio(self, pfn: int) -> Folio:
+        f = self.s.mem.frames.get(pfn)
+        if not isinstance(f, Folio):
+            raise Oops(f"pfn {pfn:#x} is {self.s.mem.describe(pfn)}, not a folio")
+        return f
+
+    def folio_get(self, pfn: int) -> None:
+        f = self.folio(pfn)
+        if f.freed or f.refcount <= 0:
+            raise Bug(f"VM_BUG_ON: get of a folio with refcount {f.refcount} (pfn {pfn:#x})")
+        f.refcount += 1
+
+    def folio_try_get(self, pfn: int) -> bool:
+        """folio_try_get_rcu / page_cache_get_speculative: fails on a zero refcount."""
+        f = self.folio(pfn)
+        if f.refcount <= 0:
+            return False
+        f.refcount += 1
+        return True
+
+    def folio_put(self, pfn: int) -> None:
+        f = self.folio(pfn)
+        if f.refcount <= 0:
+            raise Bug(f"VM_BUG_ON: put of a folio with refcount {f.refcount} (pfn {pfn:#x})")
+        f.refcount -= 1
+        if f.refcount == 0:
+            f.freed = True

@@ -1,0 +1,195 @@
+"""mm/huge_memory.c: PUD/PMD leaves: insert, split, zap, and the huge zero folio.
+
+Each critical section below makes exactly one store visible (a leaf set, or cleared),
+so taking the lock, re-checking and storing run as one atomic step: a lockless reader
+cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+from mmfuzz.engine.violations import Bug
+from mmfuzz.engine.versions import code_path
+from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.locking import spin_lock, spin_unlock
+from mmfuzz.kernel.mm.pgtable_generic import ptl_of_table
+from mmfuzz.model.pgtable import (
+    HPAGE_PMD_NR, NONE, PageTable, Ptr, index, is_swap_pmd, mk_leaf, mk_table,
+    pmd_devmap, pmd_none, pmd_trans_huge, pud_devmap, pud_none, pud_trans_huge,
+)
+
+VM_FAULT_FALLBACK = "VM_FAULT_FALLBACK"
+VM_FAULT_NOPAGE = "VM_FAULT_NOPAGE"
+VM_FAULT_SIGBUS = "VM_FAULT_SIGBUS"
+
+huge_pud = code_path(
+    "split_huge_pud", file="mm/huge_memory.c",
+    doc="split_huge_pud() / __split_huge_pud(): a PUD 'split' is a zap; insert_pfn_pud(); zap_huge_pud()")
+huge_pmd = code_path(
+    "split_huge_pmd", file="mm/huge_memory.c",
+    doc="split_huge_pmd() / __split_huge_pmd(): zap a special or file PMD, split the huge zero PMD into PTEs; insert_pfn_pmd(); zap_huge_pmd()")
+huge_zero = code_path(
+    "huge_zero_pmd", file="mm/huge_memory.c",
+    doc="set_huge_zero_folio(): the PMD that maps the huge zero folio in an anonymous VMA")
+
+
+def pmd_lock_name(pmd: Ptr) -> str:
+    """pmd_lock(): the split PMD lock of the PMD table page holding pmd."""
+    return ptl_of_table(pmd.pfn)
+
+
+def vma_is_special_huge(vma) -> bool:
+    return "VM_PFNMAP" in vma.flags or "VM_MIXEDMAP" in vma.flags
+
+
+@huge_pud.version("v6.12", since="v4.11", commit="a00cc7d9dd93",
+                  models="v4.11 (a00cc7d9dd93, PUD THP for DAX) to today; VFIO PUD pfnmaps since v6.12 (f9e54c3a2f5b)")
+class HugePudV612(KernelCode):
+    """split_huge_pud() zaps the PUD leaf: the range refaults later; no PMD table is made."""
+
+    def split_huge_pud(self, t, vma, pud: Ptr, address: int):
+        yield "pud_trans_huge(*pud) || pud_devmap(*pud)"
+        e = self.load(t, pud)
+        if pud_trans_huge(e) or pud_devmap(e):
+            yield from self._split_huge_pud(t, vma, pud, address)
+
+    def _split_huge_pud(self, t, vma, pud: Ptr, address: int):
+        mm = self.s.mms[vma.mm]
+        yield "mmu_notifier_invalidate_range_start"
+        yield from spin_lock(t, mm.page_table_lock)  # pud_lock()
+        e = self.load(t, pud, "re-check *pud")
+        if pud_trans_huge(e) or pud_devmap(e):
+            self.set_entry(pud, NONE)  # __split_huge_pud_locked: pudp_huge_clear_flush()
+            t.note("pudp_huge_clear_flush: *pud = none")
+        spin_unlock(t, mm.page_table_lock)
+        yield "mmu_notifier_invalidate_range_end"
+
+    def insert_pfn_pud(self, t, vma, addr: int, pud: Ptr, pfn: int, devmap: bool, write: bool):
+        mm = self.s.mms[vma.mm]
+        yield from spin_lock(t, mm.page_table_lock)  # pud_lock()
+        if pud_none(self.load(t, pud)):
+            entry = mk_leaf(pfn, devmap=devmap, special=not devmap, write=write)
+            self.set_entry(pud, entry)  # set_pud_at()
+            t.note(f"set_pud_at: *pud = {entry}")
+        spin_unlock(t, mm.page_table_lock)
+
+    def zap_huge_pud(self, t, vma, pud: Ptr, addr: int):
+        """Returns 1 if it zapped the leaf (under __pud_trans_huge_lock)."""
+        mm = self.s.mms[vma.mm]
+        yield from spin_lock(t, mm.page_table_lock)
+        e = self.load(t, pud, "re-check *pud")
+        if not (pud_trans_huge(e) or pud_devmap(e)):
+            spin_unlock(t, mm.page_table_lock)
+            return 0
+        self.set_entry(pud, NONE)  # pudp_huge_get_and_clear_full()
+        if not vma_is_special_huge(vma):
+            raise Bug("BUG(): zap_huge_pud of an anonymous PUD")
+        t.note("pudp_huge_get_and_clear_full: *pud = none")
+        spin_unlock(t, mm.page_table_lock)
+        return 1
+
+
+@huge_pmd.version("v6.12", since="v4.14",
+                  models="v6.12 mm/huge_memory.c __split_huge_pmd_locked(): zap for non-anonymous VMAs, zero-page PTEs for the huge zero folio")
+class HugePmdV612(KernelCode):
+    """split_huge_pmd(): special/file PMD leaves are zapped; the huge zero PMD becomes a PTE table."""
+
+    def split_huge_pmd(self, t, vma, pmd: Ptr, address: int):
+        yield "is_swap_pmd(*pmd) || pmd_trans_huge(*pmd) || pmd_devmap(*pmd)"
+        e = self.load(t, pmd)
+        if is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e):
+            yield from self._split_huge_pmd(t, vma, pmd, address)
+
+    def _split_huge_pmd(self, t, vma, pmd: Ptr, address: int):
+        yield "mmu_notifier_invalidate_range_start"
+        ptl = pmd_lock_name(pmd)
+        yield from spin_lock(t, ptl)
+        e = self.load(t, pmd, "re-check *pmd")
+        if pmd_trans_huge(e) or pmd_devmap(e) or is_swap_pmd(e):
+            self._split_huge_pmd_locked(t, vma, pmd, address, e)
+        spin_unlock(t, ptl)
+        yield "mmu_notifier_invalidate_range_end"
+
+    def _split_huge_pmd_locked(self, t, vma, pmd: Ptr, haddr: int, old) -> None:
+        if "anon" not in vma.flags:
+            self.set_entry(pmd, NONE)  # pmdp_huge_clear_flush()
+            t.note("pmdp_huge_clear_flush: *pmd = none")
+            if vma_is_special_huge(vma):
+                return
+            folio = self.folio(old.pfn)  # file THP: drop its rmap and reference
+            folio.mapcount -= 1
+            self.folio_put(old.pfn)
+            return
+        if self.is_huge_zero_pmd(old):
+            self._split_huge_zero_page_pmd(t, vma, haddr, pmd)
+            return
+        raise NotImplementedError("splitting an anonymous THP is not modelled")
+
+    def _split_huge_zero_page_pmd(self, t, vma, haddr: int, pmd: Ptr) -> None:
+        # the deposited page table becomes a PTE table of zero-page PTEs
+        pte_table = PageTable("pte")
+        zero_pfn = self.s.extra["zero_pfn"]
+        for i in range(HPAGE_PMD_NR):
+            pte_table.entries[index("pte", haddr + i)] = mk_leaf(zero_pfn, special=True)
+        pfn = self.s.mem.alloc(pte_table)
+        self.set_entry(pmd, mk_table(pfn))  # pmd_populate()
+        t.note(f"__split_huge_zero_page_pmd: *pmd = {mk_table(pfn)} of zero-page PTEs")
+
+    def insert_pfn_pmd(self, t, vma, addr: int, pmd: Ptr, pfn: int, devmap: bool, write: bool):
+        ptl = pmd_lock_name(pmd)
+        yield from spin_lock(t, ptl)
+        if pmd_none(self.load(t, pmd)):
+            entry = mk_leaf(pfn, devmap=devmap, special=not devmap, write=write)
+            self.set_entry(pmd, entry)  # set_pmd_at()
+            t.note(f"set_pmd_at: *pmd = {entry}")
+        spin_unlock(t, ptl)
+
+    def zap_huge_pmd(self, t, vma, pmd: Ptr, addr: int):
+        ptl = pmd_lock_name(pmd)
+        yield from spin_lock(t, ptl)  # __pmd_trans_huge_lock()
+        e = self.load(t, pmd, "re-check *pmd")
+        if not (pmd_trans_huge(e) or pmd_devmap(e) or is_swap_pmd(e)):
+            spin_unlock(t, ptl)
+            return 0
+        self.set_entry(pmd, NONE)  # pmdp_huge_get_and_clear_full()
+        t.note("pmdp_huge_get_and_clear_full: *pmd = none")
+        if not vma_is_special_huge(vma) and not self.is_huge_zero_pmd(e):
+            folio = self.folio(e.pfn)
+            folio.mapcount -= 1
+            self.folio_put(e.pfn)
+        spin_unlock(t, ptl)
+        return 1
+
+    def pmd_trans_huge_lock(self, t, pmd: Ptr, vma):
+        """The PMD lock if *pmd is a huge (or swap) PMD, re-checked under it; else None."""
+        yield "pmd_trans_huge(*pmd)"
+        e = self.load(t, pmd)
+        if not (is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e)):
+            return None
+        ptl = pmd_lock_name(pmd)
+        yield from spin_lock(t, ptl)
+        e = self.load(t, pmd, "re-check *pmd")
+        if is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e):
+            return ptl
+        spin_unlock(t, ptl)
+        return None
+
+
+@huge_zero.version("v6.12", since="v2.6.38",
+                   models="before v6.18: the huge zero PMD is a plain PSE leaf (not pmd_special)")
+class HugeZeroPmdPlain(KernelCode):
+    """mk_huge_pmd(huge zero folio): a read-only PSE leaf, not marked special."""
+
+    def mk_huge_zero_pmd(self, zero_folio_pfn: int):
+        return mk_leaf(zero_folio_pfn)
+
+    def is_huge_zero_pmd(self, e) -> bool:
+        return e.kind == "leaf" and e.pfn == self.s.extra.get("huge_zero_pfn")
+
+
+@huge_zero.version("v6.18", since="v6.18",
+                   models="David Hildenbrand, 'mm/huge_memory: mark PMD mappings of the huge zero folio special' (v6.18)")
+class HugeZeroPmdSpecial(HugeZeroPmdPlain):
+    """mk_huge_pmd(huge zero folio) with pmd_mkspecial(): pmd_special() is true for it."""
+
+    def mk_huge_zero_pmd(self, zero_folio_pfn: int):
+        return mk_leaf(zero_folio_pfn, special=True)

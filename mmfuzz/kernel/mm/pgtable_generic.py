@@ -1,0 +1,39 @@
+"""mm/pgtable-generic.c: mapping a PTE table from a PMD, with the check that it is one."""
+
+from __future__ import annotations
+
+from mmfuzz.engine.versions import code_path
+from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.locking import spin_lock, spin_unlock
+from mmfuzz.model.pgtable import Ptr, index, pmd_devmap, pmd_none, pmd_present, pmd_trans_huge
+
+pte_offset_map_lock = code_path(
+    "pte_offset_map_lock", file="mm/pgtable-generic.c",
+    doc="pte_offset_map_lock() -> __pte_offset_map(): validate the PMD, map the PTE table, lock it")
+
+
+def ptl_of_table(pfn: int) -> str:
+    """The split page-table lock of a PMD or PTE table page (ptlock_ptr)."""
+    return f"ptl:{pfn:#x}"
+
+
+@pte_offset_map_lock.version("v6.5", since="v6.5", commit="0d940a9b270b",
+                             models="v6.5 and later: ___pte_offset_map() rejects none, non-present and huge PMDs")
+class PteOffsetMapLockV65(KernelCode):
+    """pte_offset_map_lock(): NULL unless the PMD is a PTE table; re-check pmd_same under the PTL."""
+
+    def pte_offset_map_lock(self, t, mm, pmd: Ptr, addr: int):
+        while True:
+            yield "pmdval = pmdp_get_lockless(pmd)"
+            pmdval = self.load(t, pmd, "pmdval")
+            # ___pte_offset_map(): none, !present, trans_huge (and devmap) mean "no table"
+            if pmd_none(pmdval) or not pmd_present(pmdval) or pmd_trans_huge(pmdval) or pmd_devmap(pmdval):
+                return None
+            ptl = ptl_of_table(pmdval.pfn)
+            yield from spin_lock(t, ptl)
+            if self.deref(t, pmd) == pmdval:  # pmd_same(pmdval, pmdp_get_lockless(pmd))
+                return Ptr(pmdval.pfn, index("pte", addr), "pte"), ptl
+            spin_unlock(t, ptl)
+
+    def pte_unmap_unlock(self, t, pte: Ptr, ptl: str) -> None:
+        spin_unlock(t, ptl)

@@ -1,0 +1,4 @@
+"""Every scenario; importing this registers them, their code paths and the named kernels."""
+
+import mmfuzz.kernel.releases  # noqa: F401
+from mmfuzz.scenarios import pagewalk  # noqa: F401
