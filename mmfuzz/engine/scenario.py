@@ -36,6 +36,12 @@ class Scenario:
     options: dict[str, tuple[str, ...]] = {}
     # drawn once per example, before the actors start: name -> strategy
     params: dict[str, st.SearchStrategy] = {}
+    # the verdicts the project stands behind: named kernels (with options and path
+    # overrides) on which the scenario must find nothing, and those where it must find
+    # the race. Campaigns fail on a finding in `clean_on`; the corpus replays both.
+    # Each item: {"kernel": "v7.0", "options": {...}, "overrides": {...}}
+    clean_on: tuple = ()
+    racy_on: tuple = ()
 
     def __init__(self, options: dict[str, str] | None = None):
         opts = dict(options or {})

@@ -87,6 +87,10 @@ class PagewalkScenario(Scenario):
         Actor("vfio_zap", "vfio_pci_zap_bars", bar_zapper, min=0, max=1),
         Actor("pte_walker", "pte_entry walker", pte_walker, min=0, max=1),
     )
+    racy_on = ({"kernel": "v6.12"}, {"kernel": "v7.0-rc2"},
+               {"kernel": "v7.0-rc2", "overrides": {"walk_page_range": "rfc-skip-special"}},
+               {"kernel": "v7.0-rc2", "overrides": {"walk_page_range": "maxq-leaf-recheck"}})
+    clean_on = ({"kernel": "v7.0"}, {"kernel": "v6.12", "overrides": {"walk_page_range": "9b25a6e3d243"}})
     params = {
         # "pud": the BAR VMA is 1 GiB aligned (PUD leaves); "pmd": only 2 MiB (PMD leaves)
         "bar_align": st.sampled_from(["pud", "pmd"]),
