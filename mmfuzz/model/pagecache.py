@@ -15,6 +15,21 @@ class AddressSpace:
     i_mmap: list = attrs.Factory(list)
 
     @property
+    def invalidate_lock(self) -> str:
+        """mapping->invalidate_lock (v5.15, 730633f0b7f9): fills shared, punch exclusive."""
+        return f"invalidate_lock:{self.name}"
+
+    @property
+    def tree_lock(self) -> str:
+        """mapping->tree_lock: the rwlock over the page-cache radix tree (until 2.6.27)."""
+        return f"tree_lock:{self.name}"
+
+    @property
+    def i_mutex(self) -> str:
+        """inode->i_mutex: truncate and (O_DIRECT) writes hold it (2.6.x)."""
+        return f"i_mutex:{self.name}"
+
+    @property
     def i_mmap_lock(self) -> str:
         """i_mmap_lock (a spinlock before 2.6.27) / i_mmap_rwsem (since)."""
         return f"i_mmap:{self.name}"

@@ -2,3 +2,4 @@
 
 import mmfuzz.kernel.releases  # noqa: F401
 from mmfuzz.scenarios import pagewalk  # noqa: F401
+from mmfuzz.scenarios import punch_hole  # noqa: F401

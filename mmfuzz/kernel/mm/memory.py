@@ -9,12 +9,12 @@ import attrs
 
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
-from mmfuzz.kernel.locking import down_read, spin_lock, spin_unlock, up_read
-from mmfuzz.kernel.mm.huge_memory import HPAGE_PMD_NR, VM_FAULT_FALLBACK
+from mmfuzz.kernel.locking import down_read, spin_lock, spin_unlock, unlock_page, up_read
+from mmfuzz.kernel.mm.huge_memory import HPAGE_PMD_NR, VM_FAULT_FALLBACK, VM_FAULT_NOPAGE
 from mmfuzz.model.memory import Folio
 from mmfuzz.model.pgtable import (
-    HPAGE_PUD_NR, NONE, PMD_ORDER, PUD_ORDER, PageTable, Ptr, addr_end, index, is_swap_pmd,
-    mk_table, pmd_devmap, pmd_none, pmd_trans_huge, pud_devmap, pud_none, pud_present,
+    HPAGE_PUD_NR, NONE, PMD_ORDER, PTRS, PUD_ORDER, PageTable, Ptr, addr_end, index, is_swap_pmd,
+    mk_leaf, mk_table, pmd_devmap, pmd_none, pmd_trans_huge, pud_devmap, pud_none, pud_present,
     pud_trans_huge,
 )
 
@@ -42,6 +42,8 @@ class Vmf:
 @attrs.define
 class ZapDetails:
     even_cows: bool = True
+    # 2.6.x: details->check_mapping; zap only pages whose page->mapping is this file
+    check_mapping: str | None = None
 
 
 @handle_mm_fault.version("v6.12", since="v6.12",
@@ -184,6 +186,8 @@ class ZapPageRange(KernelCode):
                 folio = frame if isinstance(frame, Folio) and frame.kind != "zero" else None
                 if folio is not None and folio.kind == "anon" and not details.even_cows:
                     pass  # should_zap_folio(): keep private COW copies
+                elif folio is not None and details.check_mapping not in (None, folio.mapping):
+                    pass  # 2.6.x: "unmap shared but keep private pages" (and removed ones)
                 else:
                     self.set_entry(pte, NONE)  # ptep_get_and_clear_full()
                     t.note(f"zap pte of page {addr:#x} (pfn {e.pfn:#x})")
@@ -218,3 +222,390 @@ class UnmapMappingRangeV612(KernelCode):
             addr = vma.start + (vstart - vma.pgoff)
             yield from self.zap_page_range_single(t, vma, addr, vend - vstart, details)
         up_read(t, space.i_mmap_lock)
+
+
+# ---- 2020: do_read_fault() -> do_fault_around() / __do_fault() -> alloc_set_pte() (race B) ----
+
+do_read_fault = code_path(
+    "do_read_fault", file="mm/memory.c",
+    doc="do_read_fault(): fault-around through ->map_pages, else ->fault and finish_fault(); alloc_set_pte()")
+
+VM_FAULT_LOCKED = "VM_FAULT_LOCKED"
+VM_FAULT_RETRY = "VM_FAULT_RETRY"
+FAULT_AROUND_PAGES = 16  # fault_around_bytes (64K) >> PAGE_SHIFT
+
+
+@attrs.define
+class FileVmf:
+    """struct vm_fault for a PTE-level file fault."""
+
+    vma: object
+    address: int
+    pgoff: int
+    pmd: Ptr
+    pte: Ptr | None = None
+    ptl: str | None = None
+    page: int | None = None  # pfn of vmf->page
+
+
+@do_read_fault.version("v5.8", since="v5.8",
+                       models="v5.8..v5.11 mm/memory.c do_read_fault/do_fault_around/alloc_set_pte; v5.12 folded "
+                              "alloc_set_pte() into do_set_pte() with the same 'PTL, pte_none re-check, set_pte' order")
+class DoReadFaultV58(KernelCode):
+    """Fault-around maps what ->map_pages finds uptodate; a miss goes to ->fault, then finish_fault()."""
+
+    def do_read_fault(self, t, vmf: FileVmf):
+        ops = VM_OPS[vmf.vma.ops]
+        if ops.map_pages is not None and FAULT_AROUND_PAGES > 1:
+            ret = yield from self.do_fault_around(t, vmf)
+            if ret:
+                return ret
+        ret = yield from self._do_fault(t, vmf)
+        if ret != VM_FAULT_LOCKED:
+            return ret
+        ret2 = yield from self.finish_fault(t, vmf)
+        unlock_page(t, vmf.page)
+        if ret2:  # VM_FAULT_NOPAGE: somebody else mapped it; drop our reference
+            self.folio_put(vmf.page)
+        return ret2 or ret
+
+    def do_fault_around(self, t, vmf: FileVmf):
+        vma = vmf.vma
+        address = vmf.address
+        nr_pages = FAULT_AROUND_PAGES
+        vmf.address = max(address & ~(nr_pages - 1), vma.start)
+        off = (address - vmf.address) & (PTRS - 1)
+        start_pgoff = vmf.pgoff - off
+        end_pgoff = start_pgoff - (vmf.address & (PTRS - 1)) + PTRS - 1
+        end_pgoff = min(end_pgoff, vma.end - vma.start + vma.pgoff - 1, start_pgoff + nr_pages - 1)
+        # the PTE table exists (pmd_none() is false): no prealloc_pte
+        yield from VM_OPS[vma.ops].map_pages(self, t, vmf, start_pgoff, end_pgoff)
+        ret = 0
+        if vmf.pte is not None:  # ->map_pages took the PTL: did it map the faulting page?
+            pte = Ptr(vmf.pte.pfn, index("pte", address), "pte")
+            if self.deref(t, pte).kind != "none":
+                ret = VM_FAULT_NOPAGE
+                t.note(f"fault-around mapped the faulting page {address:#x}")
+            self.pte_unmap_unlock(t, vmf.pte, vmf.ptl)
+        vmf.address, vmf.pte, vmf.ptl = address, None, None
+        return ret
+
+    def _do_fault(self, t, vmf: FileVmf):
+        return (yield from VM_OPS[vmf.vma.ops].fault(self, t, vmf))
+
+    def finish_fault(self, t, vmf: FileVmf):
+        ret = yield from self.alloc_set_pte(t, vmf, vmf.page)
+        if vmf.pte is not None:
+            self.pte_unmap_unlock(t, vmf.pte, vmf.ptl)
+            vmf.pte = vmf.ptl = None
+        return ret
+
+    def alloc_set_pte(self, t, vmf: FileVmf, pfn: int):
+        """Install a PTE for a locked page; the caller's reference becomes the mapping's."""
+        if vmf.pte is None:
+            yield from self.pte_alloc_one_map(t, vmf)
+        yield "if (!pte_none(*vmf->pte)) ... set_pte_at()"
+        pte = Ptr(vmf.pte.pfn, index("pte", vmf.address), "pte")
+        vmf.pte = pte
+        e = self.load(t, pte, "re-check *pte under the PTL")
+        if e.kind != "none":
+            return VM_FAULT_NOPAGE
+        self.folio(pfn).mapcount += 1  # page_add_file_rmap()
+        self.set_entry(pte, mk_leaf(pfn))
+        t.note(f"set_pte_at: page {vmf.address:#x} -> pfn {pfn:#x}")
+        return 0
+
+    def pte_alloc_one_map(self, t, vmf: FileVmf):
+        mm = self.s.mms[vmf.vma.mm]
+        vmf.pte, vmf.ptl = yield from self.pte_offset_map_lock(t, mm, vmf.pmd, vmf.address)
+
+
+# ---- 2007: do_no_page(), unmap_mapping_range(), vmtruncate() of v2.6.20 and v2.6.23 (race A) ----
+# Sources: v2.6.20 mm/memory.c (sagsango/linux-2.6.20@027db5f3ba64); d00806b18315 as merged
+# (akpm's "[patch 1/8] mm: fix fault vs invalidate race for linear mappings", 18 May 2007).
+
+from mmfuzz.engine.task import inline  # noqa: E402
+from mmfuzz.engine.violations import Bug  # noqa: E402
+from mmfuzz.kernel.locking import PageLocked, lock_page, mutex_lock, mutex_unlock, unlock_page  # noqa: E402,F811
+from mmfuzz.kernel.mm.pgtable_generic import pte_offset_map_lock, ptl_of_table  # noqa: E402
+from mmfuzz.kernel.retired import retire  # noqa: E402
+from mmfuzz.model.pgtable import mk_leaf, pte_none  # noqa: E402,F811
+
+# include/linux/mm.h (2.6.x)
+NOPAGE_SIGBUS = "NOPAGE_SIGBUS"
+VM_FAULT_MINOR = "VM_FAULT_MINOR"
+VM_FAULT_SIGBUS_26 = "VM_FAULT_SIGBUS"
+# how far the model follows the ->nopage fault path and the tree_lock page cache
+END_OF_2007_MODEL = "v2.6.27"
+
+do_no_page = code_path(
+    "do_no_page", file="mm/memory.c",
+    doc="2.6.x handle_mm_fault() -> handle_pte_fault() -> do_no_page() -> vma->vm_ops->nopage()")
+vmtruncate = code_path(
+    "vmtruncate", file="mm/memory.c",
+    doc="do_truncate() under i_mutex -> vmtruncate(): i_size_write, unmap_mapping_range, truncate_inode_pages")
+
+
+@pte_offset_map_lock.version("v2.6.15", since="v2.6.15",
+                             models="v2.6.15 (split PTE locks) to v2.6.x: the include/linux/mm.h macro, "
+                                    "pte_offset_map() + spin_lock(pte_lockptr(mm, pmd))")
+class PteOffsetMapLockV2615(KernelCode):
+    """pte_offset_map_lock(): the PTE table the PMD points to, and its lock; never fails."""
+
+    def pte_offset_map_lock(self, t, mm, pmd: Ptr, addr: int):
+        table = self.deref(t, pmd).pfn  # the PMD of a mapped VMA is stable under mmap_sem
+        ptl = ptl_of_table(table)
+        yield from spin_lock(t, ptl)
+        return Ptr(table, index("pte", addr), "pte"), ptl
+
+    def pte_unmap_unlock(self, t, pte: Ptr, ptl: str) -> None:
+        spin_unlock(t, ptl)
+
+
+@do_no_page.version("v2.6.20", since="v2.6.20",
+                    racy="a fault maps a page that invalidate_inode_pages2_range() removes inside i_size (A.4)",
+                    models="v2.6.20 mm/memory.c do_no_page(): the truncate_count seqlock against unmap_mapping_range()")
+class DoNoPageV2620(KernelCode):
+    """->nopage returns an unlocked page; only truncate_count, re-read under the PTL, says it went stale."""
+
+    def handle_mm_fault(self, t, vma, address: int, write_access: bool):
+        """Called with mmap_sem held for read, as do_page_fault() does."""
+        mm = self.s.mms[vma.mm]
+        # pud_alloc/pmd_alloc/pte_alloc_map: the tables of a mapped VMA exist here
+        pmd = self.upper_offset(t, mm, address, "pmd")
+        pte = self.offset(t, pmd, address)
+        return (yield from self.handle_pte_fault(t, mm, vma, address, pte, pmd, write_access))
+
+    def handle_pte_fault(self, t, mm, vma, address: int, pte: Ptr, pmd: Ptr, write_access: bool):
+        yield "entry = *pte"
+        entry = self.load(t, pte, "entry")
+        if pte_none(entry):
+            return (yield from self.do_no_page(t, mm, vma, address, pmd, write_access))
+        if write_access and not entry.write:
+            raise NotImplementedError("do_wp_page() is not modelled")
+        return VM_FAULT_MINOR  # somebody mapped it already: the access retries
+
+    def do_no_page(self, t, mm, vma, address: int, pmd: Ptr, write_access: bool):
+        if "VM_PFNMAP" in vma.flags:
+            raise Bug("BUG_ON(vma->vm_flags & VM_PFNMAP)")
+        space = self.s.files[vma.file]
+        yield "sequence = mapping->truncate_count"
+        sequence = space.truncate_count  # smp_rmb(): read before i_size in ->nopage
+        t.note(f"sequence = {sequence}")
+        while True:  # retry:
+            new_page = yield from VM_OPS[vma.ops].nopage(self, t, vma, address)
+            if new_page == NOPAGE_SIGBUS:
+                return VM_FAULT_SIGBUS_26
+            anon = False
+            if write_access and "VM_SHARED" not in vma.flags:  # early C-O-W break
+                yield "copy_user_highpage(page, new_page, address, vma)"
+                page = self.cow_copy(t, new_page)
+                self.page_cache_release(new_page)
+                new_page, anon = page, True
+            pte, ptl = yield from self.pte_offset_map_lock(t, mm, pmd, address)
+            if self.truncate_count_changed(space, sequence):
+                t.note(f"truncate_count {sequence} -> {space.truncate_count}: retry")
+                self.pte_unmap_unlock(t, pte, ptl)
+                self.page_cache_release(new_page)
+                yield "sequence = mapping->truncate_count"  # after cond_resched()
+                sequence = space.truncate_count
+                t.note(f"sequence = {sequence}")
+                continue
+            dirty_page = None
+            if pte_none(self.deref(t, pte)):
+                self.set_pte_and_rmap(t, vma, address, pte, new_page, write_access, anon)
+                if not anon and write_access:
+                    dirty_page = new_page
+                    self.folio_get(dirty_page)
+            else:  # one of our sibling threads was faster, back out
+                self.page_cache_release(new_page)
+            self.pte_unmap_unlock(t, pte, ptl)
+            if dirty_page is not None:
+                yield from self.set_page_dirty_balance(t, dirty_page)
+            return VM_FAULT_MINOR
+
+    def truncate_count_changed(self, space, sequence: int) -> bool:
+        """`mapping && sequence != mapping->truncate_count`, read under the PTL."""
+        return sequence != space.truncate_count
+
+    def cow_copy(self, t, src: int) -> int:
+        """alloc_page_vma() + copy_user_highpage(): a private anonymous copy."""
+        pfn = self.s.mem.alloc(Folio(kind="anon", refcount=1, data=self.folio(src).data))
+        t.note(f"anon page {pfn:#x} <- copy of {src:#x} ('{self.folio(src).data}')")
+        return pfn
+
+    def set_pte_and_rmap(self, t, vma, address: int, pte: Ptr, pfn: int, write_access: bool, anon: bool) -> None:
+        """mk_pte(), maybe_mkwrite(pte_mkdirty()) on a write, set_pte_at(), then the rmap."""
+        write = write_access and "VM_WRITE" in vma.flags
+        self.set_entry(pte, mk_leaf(pfn, write=write, dirty=write_access))
+        self.folio(pfn).mapcount += 1  # page_add_new_anon_rmap() / page_add_file_rmap()
+        t.note(f"set_pte_at: page {address:#x} -> pfn {pfn:#x}"
+               + (" (anon)" if anon else "") + (" [write]" if write else ""))
+
+    def set_page_dirty_balance(self, t, pfn: int):
+        yield "set_page_dirty_balance(dirty_page)"
+        self.folio(pfn).flags.add("dirty")
+        self.folio_put(pfn)  # put_page(dirty_page)
+
+
+@do_no_page.version("v2.6.23", since="v2.6.23", commit="d00806b18315",
+                    models="d00806b18315 'mm: fix fault vs invalidate race for linear mappings' (2.6.23-rc1): "
+                           "->nopage returns the page locked; do_no_page() unlocks it after the PTE is set. "
+                           "(The v2.6.23 release reaches the same protocol through ->fault/__do_fault.)")
+class DoNoPageV2623(DoNoPageV2620):
+    """The page stays locked from the lookup until the PTE is set; no truncate_count."""
+
+    def do_no_page(self, t, mm, vma, address: int, pmd: Ptr, write_access: bool):
+        if "VM_PFNMAP" in vma.flags:
+            raise Bug("BUG_ON(vma->vm_flags & VM_PFNMAP)")
+        nopage_page = yield from VM_OPS[vma.ops].nopage(self, t, vma, address)
+        if nopage_page == NOPAGE_SIGBUS:
+            return VM_FAULT_SIGBUS_26
+        can_invalidate = "VM_CAN_INVALIDATE" in vma.flags
+        if can_invalidate and not PageLocked(self.s, nopage_page):
+            raise Bug("BUG_ON(vma->vm_flags & VM_CAN_INVALIDATE && !PageLocked(nopage_page))")
+        if not can_invalidate:
+            yield from lock_page(t, nopage_page)
+        page, anon = nopage_page, False
+        if write_access and "VM_SHARED" not in vma.flags:
+            # the pagecache page stays locked while the COW copy is mapped
+            yield "copy_user_highpage(page, nopage_page, address, vma)"
+            page, anon = self.cow_copy(t, nopage_page), True
+        pte, ptl = yield from self.pte_offset_map_lock(t, mm, pmd, address)
+        dirty_page = None
+        release_nopage = anon
+        if pte_none(self.deref(t, pte)):
+            self.set_pte_and_rmap(t, vma, address, pte, page, write_access, anon)
+            if not anon and write_access:
+                dirty_page = page
+                self.folio_get(dirty_page)
+        elif anon:
+            self.page_cache_release(page)
+        else:
+            release_nopage = True  # not anon, but release nopage_page
+        self.pte_unmap_unlock(t, pte, ptl)
+        unlock_page(t, nopage_page)  # out:
+        if release_nopage:
+            self.page_cache_release(nopage_page)
+        elif dirty_page is not None:
+            yield from self.set_page_dirty_balance(t, dirty_page)
+        return VM_FAULT_MINOR
+
+
+retire(do_no_page, END_OF_2007_MODEL, "->nopage gave way to ->fault (__do_fault) in 2.6.23-2.6.26")
+
+
+@unmap_mapping_range.version("v2.6.20", since="v2.6.16",
+                             models="v2.6.20 mm/memory.c unmap_mapping_range(): i_mmap_lock (spinlock), "
+                                    "truncate_count++ between smp_wmb() and smp_mb(), zap each VMA in range")
+class UnmapMappingRangeV2620(KernelCode):
+    """unmap_mapping_range(): truncate_count++ under i_mmap_lock, then zap the range in every VMA."""
+
+    def unmap_mapping_range(self, t, mapping: str, holebegin: int, holelen: int, even_cows: bool):
+        """holebegin/holelen in pages; holelen 0 means to the end of the file."""
+        space = self.s.files[mapping]
+        first = holebegin
+        last = holebegin + holelen - 1 if holelen else 1 << 40
+        # even_cows == 0 (invalidation): unmap shared pages, keep private COW copies
+        details = ZapDetails(even_cows=even_cows, check_mapping=None if even_cows else mapping)
+        yield from spin_lock(t, space.i_mmap_lock)
+        space.truncate_count += 1  # "Protect against page faults, and endless unmapping loops"
+        t.note(f"mapping->truncate_count = {space.truncate_count}")
+        for mmi, vname in list(space.i_mmap):  # vma_prio_tree_foreach(first, last)
+            vma = self.s.mms[mmi].find_vma(vname)
+            vba, vea = vma.pgoff, vma.pgoff + (vma.end - vma.start) - 1
+            zba, zea = max(first, vba), min(last, vea)
+            if zba > zea:
+                continue
+            yield from self.unmap_mapping_range_vma(t, vma, vma.start + zba - vba,
+                                                    vma.start + zea - vba + 1, details)
+        spin_unlock(t, space.i_mmap_lock)
+
+    def unmap_mapping_range_vma(self, t, vma, start_addr: int, end_addr: int, details):
+        # vm_truncate_count restart bookkeeping: the model never breaks the lock
+        yield from self.zap_page_range_single(t, vma, start_addr, end_addr - start_addr, details)
+
+
+@unmap_mapping_range.version("v2.6.23", since="v2.6.23", commit="d00806b18315",
+                             models="d00806b18315: no barriers around truncate_count++ (only unmap restart "
+                                    "bookkeeping now); BUG_ON(!VM_CAN_INVALIDATE) in unmap_mapping_range_vma()")
+class UnmapMappingRangeV2623(UnmapMappingRangeV2620):
+    """As v2.6.20, and every VMA it zaps must be VM_CAN_INVALIDATE."""
+
+    def unmap_mapping_range_vma(self, t, vma, start_addr: int, end_addr: int, details):
+        if "VM_CAN_INVALIDATE" not in vma.flags:
+            raise Bug("BUG_ON(!(vma->vm_flags & VM_CAN_INVALIDATE))")
+        yield from self.zap_page_range_single(t, vma, start_addr, end_addr - start_addr, details)
+
+
+@vmtruncate.version("v2.6.20", since="v2.6.20",
+                    models="v2.6.20 mm/memory.c vmtruncate(): i_size_write, unmap_mapping_range(even_cows=1), "
+                           "truncate_inode_pages; called under i_mutex (do_truncate -> notify_change)")
+class VmtruncateV2620(KernelCode):
+    """Shrink i_size first, then unmap (truncate_count++), then drop the pages."""
+
+    def do_truncate(self, t, mapping: str, length: int):
+        """fs/open.c do_truncate(): i_mutex around notify_change() -> inode_setattr() -> vmtruncate()."""
+        space = self.s.files[mapping]
+        yield from mutex_lock(t, space.i_mutex)
+        ret = yield from self.vmtruncate(t, mapping, length)
+        mutex_unlock(t, space.i_mutex)
+        return ret
+
+    def vmtruncate(self, t, mapping: str, offset: int):
+        """offset in pages (page-aligned truncates: no partial page)."""
+        space = self.s.files[mapping]
+        if space.i_size < offset:
+            raise NotImplementedError("expanding truncate is not modelled")
+        yield "i_size_write(inode, offset)"
+        space.i_size = offset
+        t.note(f"i_size = {offset}")
+        yield from self.vmtruncate_unmap(t, mapping, offset)
+        yield from self.truncate_inode_pages(t, mapping, offset)
+        yield from self.vmtruncate_unmap_again(t, mapping, offset)
+        yield from self.truncate_blocks(t, mapping, offset)
+        return 0
+
+    @inline
+    def vmtruncate_unmap(self, t, mapping: str, offset: int):
+        # unmap_mapping_range(mapping, offset + PAGE_SIZE - 1, 0, 1): from page `offset` on
+        yield from self.unmap_mapping_range(t, mapping, offset, 0, True)
+
+    @inline
+    def vmtruncate_unmap_again(self, t, mapping: str, offset: int):
+        return
+        yield
+
+    def truncate_blocks(self, t, mapping: str, offset: int):
+        """inode->i_op->truncate(): the blocks beyond the new size are freed."""
+        yield "inode->i_op->truncate(inode)"
+        disk = self.s.extra["disk"][mapping]
+        for idx in [i for i in disk if i >= offset]:
+            del disk[idx]
+
+
+@vmtruncate.version("v2.6.23", since="v2.6.23", commit="d00806b18315",
+                    models="d00806b18315 as merged: a second unmap_mapping_range() after truncate_inode_pages(), "
+                           "for private pages COWed after the first")
+class VmtruncateV2623(VmtruncateV2620):
+    """unmap, truncate_inode_pages, unmap again: COWs made in between would survive otherwise."""
+
+    @inline
+    def vmtruncate_unmap_again(self, t, mapping: str, offset: int):
+        yield from self.unmap_mapping_range(t, mapping, offset, 0, True)
+
+
+@vmtruncate.version("rfc-jan2007",
+                    racy="no unmap with even_cows: a private COW page survives beyond i_size",
+                    models="Nick Piggin's January 2007 RFC '[patch 3/7] mm: fix fault vs invalidate race for "
+                           "linear mappings' (also the Feb 2007 posting, seed 001): vmtruncate() without unmap_mapping_range()")
+class VmtruncateRfcJan2007(VmtruncateV2620):
+    """i_size_write, then truncate_inode_pages() alone: it unmaps only pagecache pages it finds mapped."""
+
+    @inline
+    def vmtruncate_unmap(self, t, mapping: str, offset: int):
+        return
+        yield
+
+
+retire(vmtruncate, END_OF_2007_MODEL, "not modelled after the 2007 race")

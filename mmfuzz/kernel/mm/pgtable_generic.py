@@ -37,3 +37,19 @@ class PteOffsetMapLockV65(KernelCode):
 
     def pte_unmap_unlock(self, t, pte: Ptr, ptl: str) -> None:
         spin_unlock(t, ptl)
+
+
+@pte_offset_map_lock.version("v5.8", since="v5.8",
+                             models="v2.6.x to v6.4: pte_offset_map() + spin_lock(pte_lockptr()); no PMD check (callers did pmd_trans_unstable() first)")
+class PteOffsetMapLockV58(KernelCode):
+    """pte_offset_map_lock(): map the PTE table the PMD points to and take its lock; never fails."""
+
+    def pte_offset_map_lock(self, t, mm, pmd: Ptr, addr: int):
+        yield "pte = pte_offset_map(pmd, address)"
+        pmdval = self.load(t, pmd, "*pmd")
+        ptl = ptl_of_table(pmdval.pfn)
+        yield from spin_lock(t, ptl)
+        return Ptr(pmdval.pfn, index("pte", addr), "pte"), ptl
+
+    def pte_unmap_unlock(self, t, pte: Ptr, ptl: str) -> None:
+        spin_unlock(t, ptl)

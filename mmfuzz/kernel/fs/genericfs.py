@@ -1,0 +1,73 @@
+"""A filesystem on the generic page-cache paths: fill paths take no filesystem lock.
+
+Before v5.15 several filesystems filled the page cache with no lock against hole punch
+on some path (ext4 on read() and readahead; others on faults too): the punch held
+inode_lock, which faults cannot take. v5.15 gave them mapping->invalidate_lock
+(730633f0b7f9 and the per-filesystem conversions in the same pull). The punch here
+is the common shape: lock, truncate_pagecache_range(), free the blocks, unlock.
+"""
+
+from __future__ import annotations
+
+from mmfuzz.engine.versions import code_path
+from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.locking import down_write, up_write
+from mmfuzz.kernel.mm.memory import VM_OPS
+
+genericfs = code_path(
+    "genericfs", file="fs/<generic>",
+    doc="a filesystem using filemap_fault/filemap_map_pages/generic_file_read_iter/generic_fadvise; its punch_hole")
+
+
+class GenericFileVmOps:
+    """generic_file_vm_ops: .fault = filemap_fault, .map_pages = filemap_map_pages."""
+
+    name = "generic_file_vm_ops"
+
+    def fault(self, k, t, vmf):
+        return k.filemap_fault(t, vmf)
+
+    def map_pages(self, k, t, vmf, start_pgoff, end_pgoff):
+        return k.filemap_map_pages(t, vmf, start_pgoff, end_pgoff)
+
+
+VM_OPS["generic"] = GenericFileVmOps()
+
+
+@genericfs.version("v5.8", since="v5.8",
+                   models="pre-v5.15 punch_hole under inode_lock only; fill paths unlocked (as ext4 read/readahead, f2fs, fuse, ceph, cifs)")
+class GenericFsV58(KernelCode):
+    """punch_hole(): inode_lock, truncate_pagecache_range(), free the blocks."""
+
+    def genericfs_fallocate(self, t, name: str, start: int, end: int):
+        inode = self.s.extra["fs"].inodes[name]
+        yield from down_write(t, inode.i_rwsem)  # inode_lock()
+        yield from self.genericfs_punch_hole(t, name, start, end)
+        up_write(t, inode.i_rwsem)
+
+    def genericfs_punch_hole(self, t, name: str, start: int, end: int):
+        yield from self.truncate_pagecache_range(t, name, start, end)
+        yield from self.genericfs_remove_space(t, name, start, end)
+
+    def genericfs_remove_space(self, t, name: str, start: int, end: int):
+        fs = self.s.extra["fs"]
+        inode = fs.inodes[name]
+        for index in range(start, end):
+            if index in inode.bmap:
+                yield "remove the block from the block map and free it (journalled)"
+                b = inode.bmap.pop(index)
+                fs.free_block(b)
+                t.note(f"index {index} is a hole now; block {b} is free")
+
+
+@genericfs.version("v5.15", since="v5.15", commit="730633f0b7f9",
+                   models="v5.15 conversions to invalidate_lock (e.g. ext4, f2fs, fuse, ceph, cifs in Jan Kara's pull)")
+class GenericFsV515(GenericFsV58):
+    """punch_hole() holds filemap_invalidate_lock() from the truncate to the block freeing."""
+
+    def genericfs_punch_hole(self, t, name: str, start: int, end: int):
+        space = self.s.files[name]
+        yield from down_write(t, space.invalidate_lock)  # filemap_invalidate_lock()
+        yield from self.truncate_pagecache_range(t, name, start, end)
+        yield from self.genericfs_remove_space(t, name, start, end)
+        up_write(t, space.invalidate_lock)

@@ -1,0 +1,266 @@
+"""2020: hole punch vs page-cache fills (fault, fault-around, read, readahead), XFS and a generic fs.
+
+A file of two pages, each on its own disk block, is mapped shared (MADV_RANDOM) by one
+process. The punch frees both pages' blocks (FALLOC_FL_PUNCH_HOLE|KEEP_SIZE); the disk
+is full, so another file's write reuses a freed block as soon as it is free.
+
+Two scenarios:
+- ``punch-vs-fault-around``: Dave Chinner's trace in the seed thread: can fault-around
+  (filemap_map_pages) leave a PTE to a page the punch removed?
+- ``punch-vs-fill``: Jan Kara's race (730633f0b7f9): can a fault, read() or readahead
+  instantiate a page between the truncate and the freeing of the blocks, so that the
+  hole keeps stale data of a freed (reused) block?
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from mmfuzz.engine.scenario import Actor, Scenario, scenario
+from mmfuzz.engine.task import WaitFor
+from mmfuzz.engine.violations import InvariantBroken
+from mmfuzz.kernel.locking import down_read, up_read
+from mmfuzz.kernel.mm.memory import FileVmf
+from mmfuzz.model.fs import ZEROS, Block, BlockData, FsState, Inode, block_state
+from mmfuzz.model.memory import Folio
+from mmfuzz.model.mm import Vma, new_mm, put, slot, translate
+from mmfuzz.model.pagecache import AddressSpace
+from mmfuzz.model.pgtable import mk_leaf
+from mmfuzz.model.state import State
+
+# import for registration of the code paths these scenarios run
+import mmfuzz.kernel.fs.genericfs  # noqa: F401,E402
+import mmfuzz.kernel.fs.readpage  # noqa: F401,E402
+import mmfuzz.kernel.fs.xfs.xfs_bmap_util  # noqa: F401,E402
+import mmfuzz.kernel.fs.xfs.xfs_file  # noqa: F401,E402
+import mmfuzz.kernel.mm.filemap  # noqa: F401,E402
+import mmfuzz.kernel.mm.pgtable_generic  # noqa: F401,E402
+import mmfuzz.kernel.mm.readahead  # noqa: F401,E402
+import mmfuzz.kernel.mm.truncate  # noqa: F401,E402
+
+FILE = "f"  # the file being punched
+OTHER = "g"  # another file, whose write reuses a freed block
+NPAGES = 2
+PUNCH = (0, NPAGES)  # pages [0, 2)
+VMA = "f_map"
+VMA_START = 0x40  # page number; PMD-aligned, so fault-around covers the whole VMA
+
+
+def _fs(s) -> str:
+    return s.extra["fs_type"]
+
+
+def punch_hole(k, t, s):
+    """fallocate(fd, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE, 0, 2 pages)."""
+    def vfs_fallocate():
+        if _fs(s) == "xfs":
+            yield from k.xfs_file_fallocate(t, FILE, *PUNCH)
+        else:
+            yield from k.genericfs_fallocate(t, FILE, *PUNCH)
+        s.extra["punch_returned"] = True  # part of the punch's last step
+    return vfs_fallocate()
+
+
+def read_fault(k, t, s):
+    """A read of the mapping at page fault_index: do_user_addr_fault() -> do_read_fault()."""
+    def do_user_addr_fault():
+        vma = s.mm.find_vma(VMA)
+        addr = vma.start + s.extra["params"]["fault_index"]
+        yield from down_read(t, s.mm.mmap_lock)
+        t.seen["after_punch"] = s.extra["punch_returned"]
+        t.seen["addr"] = addr
+        # handle_mm_fault() -> handle_pte_fault(): the PTE is none, the VMA is a file: do_read_fault()
+        vmf = FileVmf(vma, addr, vma.pgoff + (addr - vma.start), slot(s.mem, s.mm, addr, "pmd"))
+        yield from k.do_read_fault(t, vmf)
+        up_read(t, s.mm.mmap_lock)
+    return do_user_addr_fault()
+
+
+def buffered_read(k, t, s):
+    """read(fd, buf, PAGE_SIZE) at page read_index."""
+    def ksys_read():
+        index = s.extra["params"]["read_index"]
+        yield "fdget_pos(fd); vfs_read()"
+        t.seen["after_punch"] = s.extra["punch_returned"]
+        if _fs(s) == "xfs":
+            data = yield from k.xfs_file_read_iter(t, FILE, index)
+        else:
+            data = yield from k.generic_file_read_iter(t, FILE, index)
+        t.seen["read"] = (index, data)
+    return ksys_read()
+
+
+def fadvise_willneed(k, t, s):
+    """fadvise(fd, 0, 2 pages, POSIX_FADV_WILLNEED) (readahead(2) does the same)."""
+    def ksys_fadvise64_64():
+        yield "fdget(fd); vfs_fadvise()"
+        if _fs(s) == "xfs":
+            yield from k.xfs_file_fadvise(t, FILE, 0, NPAGES)
+        else:
+            yield from k.generic_fadvise(t, FILE, 0, NPAGES)
+    return ksys_fadvise64_64()
+
+
+def write_other_file(k, t, s):
+    """Another file is written and synced: the allocator hands it the first free block."""
+    def write_and_fsync():
+        fs = s.extra["fs"]
+        yield WaitFor(lambda st_: bool(st_.extra["fs"].free), "a free block", "allocate a block for g, write g's data")
+        b = fs.alloc_block(OTHER)
+        fs.writes += 1
+        fs.blocks[b].contents = f"{OTHER}/0 w{fs.writes}"
+        fs.inodes[OTHER].bmap[0] = b
+        t.note(f"block {b} -> {OTHER} index 0, now holds '{fs.blocks[b].contents}'")
+    return write_and_fsync()
+
+
+class PunchHoleBase(Scenario):
+    paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
+             "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
+             "pte_offset_map_lock", "xfs_file", "xfs_free_file_space", "genericfs")
+    options = {"fs": ("xfs", "generic")}
+
+    def initial_state(self, k, params):
+        s = State()
+        s.extra["fs_type"] = self.opts["fs"]
+        s.extra["params"] = dict(params)
+        s.extra["punch_returned"] = False
+        fs = FsState()
+        inode = Inode(FILE)
+        for i in range(NPAGES):
+            fs.blocks[i] = Block(FILE, f"{FILE}/{i} w1")
+            inode.bmap[i] = i
+        fs.inodes = {FILE: inode, OTHER: Inode(OTHER)}
+        s.extra["fs"] = fs
+        mm = new_mm(s.mem)
+        s.mms.append(mm)
+        vma = Vma(VMA, VMA_START, VMA_START + NPAGES, pgoff=0, file=FILE, ops=self.opts["fs"],
+                  flags=frozenset({"VM_READ", "VM_SHARED", "VM_MAYSHARE", "VM_RAND_READ"}))
+        mm.vmas.append(vma)
+        space = AddressSpace(FILE, i_size=NPAGES, i_mmap=[(0, VMA)])
+        s.files[FILE] = space
+        slot(s.mem, mm, VMA_START, "pte", create=True)  # the PTE table exists
+        for i in range(NPAGES):
+            if not params.get("cached", True):
+                continue
+            folio = Folio(kind="file", refcount=1, mapping=FILE, index=i, flags={"uptodate"},
+                          data=BlockData(i, fs.blocks[i].contents))
+            pfn = s.mem.alloc(folio)
+            space.pages[i] = pfn
+            if params.get("prefaulted"):
+                put(s.mem, slot(s.mem, mm, VMA_START + i, "pte"), mk_leaf(pfn))
+                folio.mapcount += 1
+                folio.refcount += 1
+        return s
+
+    # -- invariants ---------------------------------------------------------------------
+    def invariants(self, run):
+        s = run.state
+        vma = s.mm.find_vma(VMA)
+        for addr in range(vma.start, vma.end):
+            hit = translate(s.mem, s.mm, addr)
+            if hit is None:
+                continue
+            folio = s.mem.frames.get(hit[1].pfn)
+            if not isinstance(folio, Folio):
+                continue
+            if folio.freed:
+                raise InvariantBroken("no-stale-pte", f"the PTE of page {addr:#x} maps pfn {hit[1].pfn:#x}, a freed page")
+            if s.extra["punch_returned"] and folio.mapping != FILE:
+                raise InvariantBroken(
+                    "no-stale-pte",
+                    f"the punch has returned, and the PTE of page {addr:#x} still maps pfn {hit[1].pfn:#x}, "
+                    f"which the punch deleted from the page cache (page->mapping == NULL): released by the "
+                    f"filesystem, kept only by this PTE's reference; it shows {folio.data}, and "
+                    f"{self._block_fate(s, folio.data)}")
+        if s.extra["punch_returned"]:
+            space = s.files[FILE]
+            for index in range(*PUNCH):
+                pfn = space.pages.get(index)
+                if pfn is None:
+                    continue
+                folio = s.mem.frames[pfn]
+                if "uptodate" in folio.flags and folio.data != ZEROS:
+                    raise InvariantBroken(
+                        "no-stale-data",
+                        f"the punch has returned, and page {index} of {FILE} (pfn {pfn:#x}) in the hole holds "
+                        f"{folio.data}: {self._block_fate(s, folio.data)}")
+
+    def _block_fate(self, s, data) -> str:
+        if isinstance(data, BlockData):
+            return block_state(s.extra["fs"], data.block)
+        return "zeros"
+
+    def on_finish(self, run, task):
+        seen = task.seen
+        if not seen.get("after_punch"):
+            return
+        s = run.state
+        if task.kind == "read":
+            index, data = seen["read"]
+            if data != ZEROS:
+                raise InvariantBroken("hole-reads-zero",
+                                      f"{task.title} began after the punch returned and read {data} from the hole "
+                                      f"at page {index}: {self._block_fate(s, data)}")
+        if task.kind == "fault":
+            hit = translate(s.mem, s.mm, seen["addr"])
+            if hit is not None:
+                data = s.mem.frames[hit[1].pfn].data
+                if data != ZEROS:
+                    raise InvariantBroken("hole-reads-zero",
+                                          f"{task.title} began after the punch returned and maps {data} in the hole "
+                                          f"at {seen['addr']:#x}: {self._block_fate(s, data)}")
+
+    def describe(self, run):
+        s = run.state
+        fs = s.extra["fs"]
+        space = s.files[FILE]
+        cache = ", ".join(f"{i}: pfn {p:#x} {s.mem.frames[p].data}" for i, p in sorted(space.pages.items())) or "empty"
+        ptes = []
+        vma = s.mm.find_vma(VMA)
+        for addr in range(vma.start, vma.end):
+            hit = translate(s.mem, s.mm, addr)
+            ptes.append(f"{addr:#x}: {hit[1] if hit else 'none'}")
+        blocks = ", ".join(f"{b}: {blk.owner or 'free'} '{blk.contents}'" for b, blk in sorted(fs.blocks.items()))
+        return (f"page cache of {FILE}: {cache}\nPTEs: {'; '.join(ptes)}\n"
+                f"block map of {FILE}: {fs.inodes[FILE].bmap or 'all holes'}; blocks: {blocks}")
+
+
+@scenario
+class PunchVsFaultAround(PunchHoleBase):
+    name = "punch-vs-fault-around"
+    doc = "hole punch vs a read fault whose fault-around (filemap_map_pages) maps pages being punched (2020, seed 000)"
+    actors = (
+        Actor("punch", "fallocate(PUNCH_HOLE)", punch_hole, min=1, max=1),
+        Actor("fault", "read fault", read_fault, min=1, max=2),
+    )
+    params = {
+        "fault_index": st.sampled_from([0, 1]),
+        "prefaulted": st.booleans(),
+    }
+    racy_on = ({"kernel": "v5.8", "overrides": {"truncate_inode_pages_range": "no-reunmap"}},
+               {"kernel": "v5.8", "options": {"fs": "generic"}, "overrides": {"truncate_inode_pages_range": "no-reunmap"}})
+    clean_on = ({"kernel": "v5.8"}, {"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v6.4"},
+                {"kernel": "v5.9", "overrides": {"truncate_inode_pages_range": "no-reunmap"}})
+
+
+@scenario
+class PunchVsFill(PunchHoleBase):
+    name = "punch-vs-fill"
+    doc = "hole punch vs page-cache instantiation by fault, read() and fadvise(WILLNEED): stale data (2020, 730633f0b7f9)"
+    actors = (
+        Actor("punch", "fallocate(PUNCH_HOLE)", punch_hole, min=1, max=1),
+        Actor("fault", "read fault", read_fault, min=0, max=1),
+        Actor("read", "read()", buffered_read, min=0, max=1),
+        Actor("fadvise", "fadvise(WILLNEED)", fadvise_willneed, min=0, max=1),
+        Actor("reuse", "write to another file", write_other_file, min=0, max=1),
+    )
+    params = {
+        "cached": st.booleans(),
+        "prefaulted": st.just(False),
+        "fault_index": st.sampled_from([0, 1]),
+        "read_index": st.sampled_from([0, 1]),
+    }
+    racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}},)
+    clean_on = ({"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v5.15", "options": {"fs": "generic"}},
+                {"kernel": "v6.4"})
