@@ -3,3 +3,4 @@
 import mmfuzz.kernel.releases  # noqa: F401
 from mmfuzz.scenarios import pagewalk  # noqa: F401
 from mmfuzz.scenarios import punch_hole  # noqa: F401
+from mmfuzz.scenarios import fault_invalidate  # noqa: F401
