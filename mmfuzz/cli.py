@@ -48,6 +48,17 @@ def parse_counts(text: str | None) -> dict[str, tuple[int, int]]:
     return counts
 
 
+def parse_params(items) -> dict:
+    params = {}
+    for item in items or ():
+        name, value = key_value(item, "--param")
+        try:
+            params[name] = json.loads(value)
+        except ValueError:
+            params[name] = value  # a bare word: a string
+    return params
+
+
 def positive(text: str) -> int:
     try:
         n = int(text)
@@ -125,14 +136,24 @@ def run_fuzz(args) -> int:
 
     result = fuzz(args.scenario, args.kernel, overrides=parse_overrides(args.overrides),
                   options=scenario_options(args), counts=parse_counts(args.actors),
+                  params=parse_params(args.param),
                   seed=args.seed, max_examples=args.max_examples, profile=args.profile)
+    saved = None
+    if args.save and result.found:
+        from mmfuzz.corpus.cli import print_saved, save_found
+
+        saved = save_found(result, args)
     if args.json:
         out = result.to_json()
+        if saved:
+            out["corpus"] = saved
         print(json.dumps(out, indent=2))
     elif result.found:
         print(result.report)
         print(f"\nfound in {result.examples} examples, {result.seconds:.1f}s; "
               f"shrunk to {result.steps} steps, {result.switches} switches")
+        if saved:
+            print_saved(saved)
     else:
         print(f"mmfuzz: {result.scenario} on {result.kernel}: no violation in "
               f"{result.examples} examples ({result.seconds:.1f}s)")
@@ -153,7 +174,13 @@ def build_parser() -> Parser:
     p.add_argument("--max-examples", type=positive)
     p.add_argument("--profile", help="Hypothesis settings profile (ci, nightly)")
     p.add_argument("--actors", metavar="KIND=N|MIN-MAX,...", help="how many of each actor")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="pin a scenario parameter (JSON value: pud, true, 3)")
     p.add_argument("--json", action="store_true")
+    from mmfuzz.corpus.cli import add_replay_command, add_save_flag
+
+    add_save_flag(p)
+    add_replay_command(sub)
     return parser
 
 

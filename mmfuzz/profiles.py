@@ -10,9 +10,14 @@ from hypothesis import HealthCheck, Phase, settings
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 
+# Rules per example. A rule runs one task for a burst of up to MAX_BURST steps, and the
+# races modelled need a few dozen steps: more rules only add Hypothesis overhead.
+STEP_RULES = 12
+
+
 def register() -> None:
     common = dict(deadline=None, phases=PHASES, suppress_health_check=list(HealthCheck),
-                  stateful_step_count=50)
-    settings.register_profile("ci", max_examples=400, **common)
+                  stateful_step_count=STEP_RULES)
+    settings.register_profile("ci", max_examples=1000, **common)
     settings.register_profile("nightly", max_examples=50_000, **common)
     settings.register_profile("dev", max_examples=1000, **common)

@@ -17,6 +17,10 @@ from hypothesis import HealthCheck, Phase, Verbosity, seed as hyp_seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from hypothesis.errors import InvalidArgument
+
+from mmfuzz import profiles
+
 from .run import KEEP, Run
 from .scenario import get_scenario
 from .timeline import render_violation
@@ -26,7 +30,7 @@ from .violations import Violation
 
 # A rule runs one task for up to this many steps: races whose window holds a whole
 # code path of another CPU are found far sooner than with one step per rule.
-MAX_BURST = 8
+MAX_BURST = 4
 
 
 @attrs.define
@@ -77,26 +81,60 @@ def prepare(scenario: str, kernel: str, overrides=None, options=None):
     return scen, versions, compose(versions)
 
 
+def slot_map(present) -> list:
+    """Task id for each slot; an absent actor's slot stands for the next present one,
+    so no drawn choice is wasted (and a present actor's slot never changes meaning)."""
+    tids, tid = [], 0
+    for here in present:
+        tids.append(tid if here else None)
+        tid += bool(here)
+    n = tid
+    out = []
+    for i, t in enumerate(tids):
+        if t is None:
+            later = [x for x in tids[i:] + tids[:i] if x is not None]
+            t = later[0] if later else 0
+        out.append(t if n else 0)
+    return out
+
+
+def param_strategies(scen, fixed: dict | None) -> dict:
+    """The scenario's parameter strategies, with the ones the user pinned fixed."""
+    strategies = dict(scen.params)
+    for name, value in (fixed or {}).items():
+        if name not in strategies:
+            raise UnknownName(f"scenario {scen.name} has no parameter {name!r}"
+                              + (f"; it has: {', '.join(strategies)}" if strategies else ""))
+        strategies[name] = st.just(value)
+    return strategies
+
+
 def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
-         seed: int | None = None, max_examples: int | None = None,
+         params=None, seed: int | None = None, max_examples: int | None = None,
          profile: str | None = None, database=None) -> FuzzResult:
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     bounds = actor_bounds(scen, counts)
-    kinds = list(bounds)
-    max_tasks = sum(hi for _, hi in bounds.values())
+    param_st = param_strategies(scen, params)
+    # One slot per possible actor, in a fixed order: a schedule names slots, so dropping
+    # one actor while shrinking does not renumber the others.
+    slots = [(kind, i) for kind, (lo, hi) in bounds.items() for i in range(hi)]
+    presence = st.tuples(*[st.just(True) if i < bounds[kind][0] else st.booleans()
+                           for kind, i in slots])
     counter = {"examples": 0}
 
     class Machine(RuleBasedStateMachine):
-        @initialize(counts=st.tuples(*[st.integers(lo, hi) for lo, hi in bounds.values()]),
-                    params=st.fixed_dictionaries(dict(scen.params)))
-        def spawn(self, counts, params):
-            population = [k for k, n in zip(kinds, counts) for _ in range(n)]
+        @initialize(present=presence, params=st.fixed_dictionaries(param_st))
+        def spawn(self, present, params):
+            chosen = [slot for slot, here in zip(slots, present) if here]
+            self.tid_of_slot = slot_map(present)
             counter["examples"] += 1
-            self.run = Run(scen, kernel_cls, population, params, versions)
+            self.run = Run(scen, kernel_cls, [kind for kind, _ in chosen], params, versions)
 
-        @rule(choice=st.integers(0, max_tasks), burst=st.integers(1, MAX_BURST))
+        @rule(choice=st.integers(0, len(slots)), burst=st.integers(1, MAX_BURST))
         def step(self, choice, burst):
             run = self.run
+            if choice != KEEP:
+                choice = self.tid_of_slot[choice - 1] + 1
             for _ in range(burst):
                 if run.all_done:
                     return
@@ -111,7 +149,11 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
     if seed is not None:
         Machine = hyp_seed(seed)(Machine)
-    base = Settings.get_profile(profile) if profile else Settings()
+    profiles.register()
+    try:
+        base = Settings.get_profile(profile or "ci")
+    except InvalidArgument:
+        raise UnknownName(f"unknown settings profile {profile!r}; known: ci, nightly, dev") from None
     cfg = Settings(
         base,
         max_examples=max_examples if max_examples is not None else base.max_examples,

@@ -54,14 +54,14 @@ class HugePudV612(KernelCode):
 
     def _split_huge_pud(self, t, vma, pud: Ptr, address: int):
         mm = self.s.mms[vma.mm]
-        yield "mmu_notifier_invalidate_range_start"
+        # mmu_notifier_invalidate_range_start(): no secondary MMU is modelled
         yield from spin_lock(t, mm.page_table_lock)  # pud_lock()
         e = self.load(t, pud, "re-check *pud")
         if pud_trans_huge(e) or pud_devmap(e):
             self.set_entry(pud, NONE)  # __split_huge_pud_locked: pudp_huge_clear_flush()
             t.note("pudp_huge_clear_flush: *pud = none")
         spin_unlock(t, mm.page_table_lock)
-        yield "mmu_notifier_invalidate_range_end"
+        # mmu_notifier_invalidate_range_end()
 
     def insert_pfn_pud(self, t, vma, addr: int, pud: Ptr, pfn: int, devmap: bool, write: bool):
         mm = self.s.mms[vma.mm]
@@ -100,14 +100,14 @@ class HugePmdV612(KernelCode):
             yield from self._split_huge_pmd(t, vma, pmd, address)
 
     def _split_huge_pmd(self, t, vma, pmd: Ptr, address: int):
-        yield "mmu_notifier_invalidate_range_start"
+        # mmu_notifier_invalidate_range_start(): no secondary MMU is modelled
         ptl = pmd_lock_name(pmd)
         yield from spin_lock(t, ptl)
         e = self.load(t, pmd, "re-check *pmd")
         if pmd_trans_huge(e) or pmd_devmap(e) or is_swap_pmd(e):
             self._split_huge_pmd_locked(t, vma, pmd, address, e)
         spin_unlock(t, ptl)
-        yield "mmu_notifier_invalidate_range_end"
+        # mmu_notifier_invalidate_range_end()
 
     def _split_huge_pmd_locked(self, t, vma, pmd: Ptr, haddr: int, old) -> None:
         if "anon" not in vma.flags:

@@ -70,12 +70,13 @@ class WalkPageRangeV612(KernelCode):
         return (yield from self.walk_pgd_range(t, vma.start, vma.end, walk))
 
     def walk_pgd_range(self, t, addr: int, end: int, walk: MmWalk):
+        # PGD and P4D entries never change while mmap_lock is held: their loads need
+        # no preemption point of their own
         pgd = self.pgd_offset(walk.mm, addr)
         err = 0
         while True:
             nxt = addr_end("pgd", addr, end)
-            yield "pgd_none_or_clear_bad(pgd)"
-            if pud_none(self.load(t, pgd)):
+            if pud_none(self.deref(t, pgd)):  # pgd_none_or_clear_bad()
                 if walk.ops.pte_hole:
                     err = yield from walk.ops.pte_hole(self, t, pgd, addr, nxt, walk)
             else:
@@ -91,8 +92,7 @@ class WalkPageRangeV612(KernelCode):
         err = 0
         while True:
             nxt = addr_end("p4d", addr, end)
-            yield "p4d_none_or_clear_bad(p4d)"
-            if pud_none(self.load(t, p4d)):
+            if pud_none(self.deref(t, p4d)):  # p4d_none_or_clear_bad()
                 if walk.ops.pte_hole:
                     err = yield from walk.ops.pte_hole(self, t, p4d, addr, nxt, walk)
             else:

@@ -1,0 +1,96 @@
+"""Toy code paths and scenarios for testing the engine itself (not kernel models)."""
+
+from __future__ import annotations
+
+from mmfuzz.engine.scenario import Actor, Scenario, scenario
+from mmfuzz.engine.versions import code_path
+from mmfuzz.engine.violations import InvariantBroken, Oops
+from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.locking import spin_lock, spin_unlock
+from mmfuzz.model.state import State
+
+toy = code_path("toy_counter", file="toy.c", doc="a counter, a pair of locks, a crash and a spin")
+
+
+@toy.version("racy", models="counter++ as a load and a store")
+class ToyRacy(KernelCode):
+    """Non-atomic increment."""
+
+    def increment(self, t):
+        yield "R(counter)"
+        v = self.s.extra["counter"]
+        yield "W(counter)"
+        self.s.extra["counter"] = v + 1
+        self.s.extra["done"] += 1
+
+    def lock_ab(self, t, first, second):
+        yield from spin_lock(t, first)
+        yield from spin_lock(t, second)
+        spin_unlock(t, second)
+        spin_unlock(t, first)
+
+    def crash_holding(self, t):
+        yield from spin_lock(t, "A")
+        yield "deref"
+        raise Oops("boom")
+
+    def spin_forever(self, t):
+        while True:
+            yield "cpu_relax"
+
+
+@toy.version("atomic", models="counter++ under a lock")
+class ToyAtomic(ToyRacy):
+    """Increment under spinlock A."""
+
+    def increment(self, t):
+        yield from spin_lock(t, "A")
+        self.s.extra["counter"] += 1
+        self.s.extra["done"] += 1
+        spin_unlock(t, "A")
+
+
+def _start(method, *args):
+    return lambda k, t, s: getattr(k, method)(t, *args)
+
+
+class ToyBase(Scenario):
+    paths = ("toy_counter",)
+
+    def initial_state(self, k, params):
+        return State(extra={"counter": 0, "done": 0})
+
+
+@scenario
+class LostUpdate(ToyBase):
+    name = "toy-lost-update"
+    doc = "two or three CPUs increment a counter"
+    actors = (Actor("inc", "incrementer", _start("increment"), min=1, max=3),)
+
+    def on_finish(self, run, task):
+        s = run.state.extra
+        if s["counter"] != s["done"]:
+            raise InvariantBroken("no-lost-update", f"counter {s['counter']} after {s['done']} increments")
+
+
+@scenario
+class AbBa(ToyBase):
+    name = "toy-abba"
+    doc = "lock A then B against B then A"
+    actors = (Actor("ab", "A then B", _start("lock_ab", "A", "B")),
+              Actor("ba", "B then A", _start("lock_ab", "B", "A")))
+
+
+@scenario
+class CrashHolding(ToyBase):
+    name = "toy-crash"
+    doc = "a CPU oopses holding A"
+    actors = (Actor("crash", "crasher", _start("crash_holding"), min=1),
+              Actor("waiter", "A then B", _start("lock_ab", "A", "B"), min=1))
+
+
+@scenario
+class Spin(ToyBase):
+    name = "toy-spin"
+    doc = "a CPU spins forever"
+    actors = (Actor("spin", "spinner", _start("spin_forever"), min=1),)
