@@ -1,0 +1,108 @@
+"""`mmfuzz replay` and `mmfuzz fuzz --save`: the corpus at the command line.
+
+Hooked into mmfuzz/cli.py; errors the user can fix are UsageError (one line, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+DEFAULT_CORPUS = os.environ.get("MMFUZZ_CORPUS", "corpus")
+
+
+def add_save_flag(p) -> None:
+    p.add_argument("--save", nargs="?", const=DEFAULT_CORPUS, metavar="DIR",
+                   help=f"write the shrunk race to the corpus (default folder: {DEFAULT_CORPUS})")
+
+
+def save_found(result, args) -> dict:
+    """Write a found race to the corpus folder args.save: {"path", "name", "new"} or {"error"}."""
+    from mmfuzz.cli import UsageError, parse_overrides
+
+    from .record import NotReproducible, entry_from_result
+    from .store import save
+
+    try:
+        entry = entry_from_result(result, parse_overrides(args.overrides), seed=args.seed,
+                                  profile=args.profile)
+    except NotReproducible as e:
+        return {"error": str(e)}
+    try:
+        path, new = save(entry, args.save)
+    except OSError as e:
+        raise UsageError(f"cannot write to corpus folder {args.save}: {e.strerror or e}") from None
+    return {"path": str(path), "name": entry.name, "new": new}
+
+
+def print_saved(saved: dict) -> None:
+    if "error" in saved:
+        print(f"not saved: {saved['error']}")
+    elif saved["new"]:
+        print(f"saved {saved['path']}")
+    else:
+        print(f"already in the corpus: {saved['path']}")
+
+
+def add_replay_command(sub) -> None:
+    from mmfuzz.cli import add_run_selection
+
+    p = sub.add_parser("replay", help="replay corpus entries: does each race still happen?")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="entry files or corpus folders")
+    add_run_selection(p)
+    # --kernel is optional here: without it each entry replays on its recorded versions
+    for action in p._actions:
+        if action.dest == "kernel":
+            action.required = False
+            action.help = "replay on this named kernel instead of the recorded versions"
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_replay)
+
+
+def run_replay(args) -> int:
+    from mmfuzz.cli import EXIT_CLEAN, EXIT_FOUND, UsageError, parse_overrides
+    from mmfuzz.engine.versions import select
+
+    from .replay import BROKEN, VIOLATES, Outcome, replay
+    from .schema import BadEntry
+    from .store import scan
+
+    if args.fs or args.option:
+        raise UsageError("replay runs each entry with its recorded scenario options; drop --fs/--option")
+    overrides = parse_overrides(args.overrides)
+    if args.kernel or overrides:
+        select(args.kernel or "v7.0", overrides)  # UnknownName (exit 2) before any replay
+    try:
+        found = list(scan(args.paths))
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from None
+    outcomes = []
+    for path, entry in found:
+        if isinstance(entry, BadEntry):
+            outcomes.append(Outcome(Path(path).name, BROKEN, path=str(path), message=str(entry)))
+            continue
+        out = replay(entry, args.kernel, overrides)
+        out.path = str(path)
+        outcomes.append(out)
+    counts = {s: sum(o.status == s for o in outcomes) for s in dict.fromkeys(o.status for o in outcomes)}
+    if args.json:
+        print(json.dumps({"outcomes": [o.to_json() for o in outcomes], "counts": counts}, indent=2))
+    else:
+        for o in outcomes:
+            print(format_outcome(o))
+        print(f"{len(outcomes)} entries: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return EXIT_FOUND if any(o.status == VIOLATES for o in outcomes) else EXIT_CLEAN
+
+
+def format_outcome(o) -> str:
+    if o.status == "broken":
+        return f"BROKEN    {o.message}"
+    where = f"{o.kernel} {o.mode}".strip()
+    what = f"{o.invariant}: {o.message}" if o.invariant else o.message
+    line = f"{o.status.upper():<9} {o.name}  [{where}]"
+    if what:
+        line += f"  {what}"
+    if o.detail:
+        line += f"  ({o.detail})"
+    return line

@@ -1,0 +1,65 @@
+"""A found race -> a corpus entry that is known to replay.
+
+The schedule is minimized (minimize.py) and then re-executed with the engine's strict
+label replay before it becomes an entry: a race that does not replay on its own
+versions is never written.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import mmfuzz
+from mmfuzz.engine.explore import header_for, prepare
+from mmfuzz.engine.run import Run
+from mmfuzz.engine.timeline import render_violation
+from mmfuzz.engine.violations import Violation
+
+from .minimize import minimize
+from .schema import Entry
+from .signature import signature
+
+
+class NotReproducible(Exception):
+    """The found schedule does not break its invariant when re-executed."""
+
+
+def entry_from_result(result, overrides: dict | None = None, *, seed: int | None = None,
+                      profile: str | None = None) -> Entry:
+    """`result` is a FuzzResult with found=True, from fuzz(..., overrides=overrides)."""
+    overrides = dict(overrides or {})
+    scen, versions, kernel_cls = prepare(result.scenario, result.kernel, overrides, result.options)
+    schedule, _ = minimize(scen, kernel_cls, versions, result.schedule, result.invariant)
+    if schedule is None:
+        raise NotReproducible(f"{result.scenario} on {result.kernel}: the found schedule "
+                              f"does not break {result.invariant} when re-executed")
+    # the strict replay a corpus test does, once, before anything is written
+    run = Run(scen, kernel_cls, schedule["population"], schedule["params"], versions)
+    try:
+        run.replay(schedule["steps"])
+        run.finish()
+    except Violation as v:
+        violation = v
+    else:
+        raise NotReproducible(f"{result.scenario} on {result.kernel}: minimized schedule does not replay")
+    recorded = {p: v.name for p, v in sorted(versions.items()) if p in scen.paths}
+    sig = signature(scen.name, scen.opts, recorded, violation.invariant, schedule["steps"])
+    found = {"seed": seed, "profile": profile, "examples": result.examples,
+             "seconds": result.seconds, "hypothesis_steps": result.steps,
+             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return Entry(
+        name=f"{scen.name}-{sig['id']}",
+        scenario=scen.name,
+        options=dict(scen.opts),
+        kernel=result.kernel,
+        overrides=overrides,
+        versions=recorded,
+        schedule=schedule,
+        invariant=violation.invariant,
+        message=violation.message,
+        state=scen.describe(violation.run) or "",
+        signature=sig,
+        timeline=render_violation(violation, header=header_for(scen, result.kernel, versions)).splitlines(),
+        mmfuzz_version=mmfuzz.__version__,
+        found=found,
+    )
