@@ -181,6 +181,9 @@ def build_parser() -> Parser:
 
     add_save_flag(p)
     add_replay_command(sub)
+    from mmfuzz.campaign.cli import add_campaign_command
+
+    add_campaign_command(sub)
     return parser
 
 

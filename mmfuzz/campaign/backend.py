@@ -1,0 +1,119 @@
+"""Where shards run.
+
+- ``SerialBackend``: in this process, one at a time (--jobs 1): no cluster to start,
+  and Ctrl-C lands in the running fuzz() directly.
+- ``DaskBackend``: Dask distributed. Without an address it starts an embedded local
+  cluster of single-threaded worker processes (one per job); with --scheduler it joins
+  an existing cluster, spreading shards over every machine's workers. A worker that
+  dies is Dask's business (it re-runs the shard elsewhere); a shard that cannot finish
+  comes back as an error, never as an exception in the campaign's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mmfuzz.engine.versions import UnknownName
+
+from .shard import run_shard
+
+
+class SerialBackend:
+    slots = 1
+
+    class _Done:
+        def __init__(self, value):
+            self.value = value
+
+    def submit(self, spec):
+        return self._Done(run_shard(spec))
+
+    def wait(self, futures, timeout):
+        return list(futures)
+
+    def finished(self, futures):
+        return list(futures)
+
+    def outcome(self, fut, spec) -> dict:
+        return fut.value
+
+    def cancel(self, futures):
+        pass
+
+    def describe(self) -> str:
+        return "in-process, 1 job"
+
+    def close(self):
+        pass
+
+
+class DaskBackend:
+    def __init__(self, jobs: int = 0, scheduler: str | None = None, connect_timeout: float = 15):
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        try:
+            if scheduler:
+                self.client = Client(scheduler, timeout=connect_timeout)
+            else:
+                self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+        except (OSError, TimeoutError) as e:
+            self.close()
+            raise UnknownName(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
+        self.address = scheduler or self.cluster.scheduler_address
+
+    @property
+    def slots(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, spec):
+        # pure=False: two shards with equal specs are still two runs
+        return self.client.submit(run_shard, spec, pure=False)
+
+    def wait(self, futures, timeout):
+        from distributed import wait
+
+        try:
+            done, _ = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        return list(done)
+
+    def finished(self, futures):
+        return [f for f in futures if f.done()]
+
+    def outcome(self, fut, spec) -> dict:
+        if fut.status == "finished":
+            return fut.result()
+        try:
+            err = fut.exception(timeout=1)
+        except Exception as e:  # noqa: BLE001  (cancelled, lost scheduler)
+            err = e
+        return {"key": spec["key"], "seed": spec["seed"], "examples": 0, "steps": 0,
+                "seconds": 0.0, "entry": None, "error": f"{type(err).__name__}: {err}"}
+
+    def cancel(self, futures):
+        if futures:
+            try:
+                self.client.cancel(list(futures))
+            except Exception:  # noqa: BLE001  (the cluster may already be gone)
+                pass
+
+    def describe(self) -> str:
+        where = "local cluster" if self.cluster else f"scheduler {self.address}"
+        return f"Dask {where}, {self.slots} workers"
+
+    def close(self):
+        client = getattr(self, "client", None)
+        if client is not None:
+            try:
+                client.close(timeout=10)
+            except Exception:  # noqa: BLE001
+                pass
+        if self.cluster is not None:
+            try:
+                self.cluster.close(timeout=10)
+            except Exception:  # noqa: BLE001
+                pass

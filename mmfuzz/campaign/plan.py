@@ -1,0 +1,63 @@
+"""What a campaign runs: targets, each a corpus `Row` with its expected verdict.
+
+By default a scenario runs on the rows it declares (racy_on and clean_on); one that
+declares none runs on every named kernel that has all its paths, with no verdict
+expected. Naming kernels runs exactly those (every option combination), taking the
+expected verdict from a declared row with no overrides where there is one.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from mmfuzz.corpus.expect import Row, declared
+from mmfuzz.engine.scenario import SCENARIOS, get_scenario
+from mmfuzz.engine.versions import RELEASES, UnknownName, load_all, release_key, select
+
+
+def scenario_names(names=None) -> list[str]:
+    load_all()
+    if not names:
+        return sorted(n for n in SCENARIOS if not n.startswith("toy-"))
+    for n in names:
+        get_scenario(n)  # UnknownName for a typo
+    return list(dict.fromkeys(names))
+
+
+def _runs_on(scenario: str, kernel: str) -> bool:
+    try:
+        select(kernel, needed=get_scenario(scenario).paths)
+        return True
+    except UnknownName:
+        return False
+
+
+def _option_sets(scenario: str) -> list[dict]:
+    options = get_scenario(scenario).options
+    keys = list(options)
+    return [dict(zip(keys, values)) for values in itertools.product(*(options[k] for k in keys))]
+
+
+def plan(scenarios=None, kernels=None) -> list[Row]:
+    load_all()
+    for k in kernels or ():
+        if k not in RELEASES:
+            raise UnknownName(f"unknown kernel {k!r}; known: {', '.join(sorted(RELEASES, key=release_key))}")
+    rows: list[Row] = []
+    for name in scenario_names(scenarios):
+        rows_declared = declared(name)
+        if kernels:
+            expect = {(r.kernel, r.options): r.expect for r in rows_declared if not r.overrides}
+            for k in kernels:
+                if not _runs_on(name, k):
+                    continue
+                for opts in _option_sets(name):
+                    opt_key = tuple(sorted(get_scenario(name, opts).opts.items()))
+                    rows.append(Row(name, k, (), opt_key, expect.get((k, opt_key), "")))
+        elif rows_declared:
+            rows += rows_declared
+        else:
+            rows += [Row(name, k, (), tuple(sorted(o.items())), "")
+                     for k in sorted(RELEASES, key=release_key) if _runs_on(name, k)
+                     for o in _option_sets(name)]
+    return list(dict.fromkeys(rows))

@@ -1,0 +1,181 @@
+"""The campaign loop: hand out time-boxed shards until the deadline, keep every race.
+
+Shards are short (a chunk of examples sized from the target's measured speed to last a
+few seconds), so the deadline is kept, every target gets its turn (fewest shards
+first), and an interruption loses at most the shards in flight. Every race is written
+to the corpus the moment its shard returns: Ctrl-C, SIGTERM or a dead worker cannot
+take back what was already found.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+
+import attrs
+
+from mmfuzz.corpus.schema import BadEntry, Entry, from_json
+from mmfuzz.corpus.store import save, signatures
+
+SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
+FIRST_CHUNK = 50  # examples of a target's first shard, before its speed is known
+
+
+@attrs.define
+class Cell:
+    """What one target (scenario x kernel row) did."""
+
+    row: object
+    shards: int = 0
+    examples: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    rate: float = 0.0  # examples per second of its last clean shard
+    findings: int = 0
+    new: list = attrs.Factory(list)  # names of entries this campaign wrote
+    known: list = attrs.Factory(list)  # names of entries that were already there
+    invariants: set = attrs.Factory(set)
+    errors: list = attrs.Factory(list)
+
+    @property
+    def found(self) -> bool:
+        return self.findings > 0
+
+
+@attrs.define
+class Summary:
+    cells: list
+    budget: float
+    backend: str = ""
+    corpus: str = ""
+    started: float = attrs.Factory(time.time)
+    elapsed: float = 0.0
+    running: int = 0
+    interrupted: str = ""  # why it stopped early, if it did
+    corpus_before: int = 0
+    new_entries: list = attrs.Factory(list)  # Entry objects written by this campaign
+
+    examples = property(lambda s: sum(c.examples for c in s.cells))
+    steps = property(lambda s: sum(c.steps for c in s.cells))
+    findings = property(lambda s: sum(c.findings for c in s.cells))
+    new = property(lambda s: len(s.new_entries))
+    duplicates = property(lambda s: s.findings - s.new)
+    errors = property(lambda s: sum(len(c.errors) for c in s.cells))
+
+    @property
+    def unexpected(self) -> list:
+        """Cells declared clean that broke an invariant: the campaign fails on these."""
+        return [c for c in self.cells if c.row.expect == "clean" and c.found]
+
+
+class Campaign:
+    def __init__(self, rows, *, seconds: float, backend, corpus, progress, profile: str = "nightly",
+                 chunk: int | None = None, seed: int | None = None, database: str | None = None,
+                 grace: float = 60.0):
+        self.cells = {self.key(r): Cell(r) for r in rows}
+        self.seconds, self.backend, self.corpus = seconds, backend, corpus
+        self.progress, self.profile, self.chunk = progress, profile, chunk
+        self.database, self.grace = database, grace
+        self.seeds = random.Random(seed)
+
+    @staticmethod
+    def key(row) -> str:
+        return f"{row.scenario}|{row.label}"
+
+    # -- shards ---------------------------------------------------------------------
+    def next_spec(self, remaining: float) -> dict:
+        cell = min(self.cells.values(), key=lambda c: c.shards)
+        cell.shards += 1
+        if self.chunk:
+            n = self.chunk
+        elif cell.rate:
+            n = int(cell.rate * min(SHARD_SECONDS, max(1.0, remaining)))
+        else:
+            n = FIRST_CHUNK
+        row = cell.row
+        return {"key": self.key(row), "scenario": row.scenario, "kernel": row.kernel,
+                "overrides": dict(row.overrides), "options": dict(row.options),
+                "seed": self.seeds.randrange(2**32), "examples": max(10, n),
+                "profile": self.profile, "database": self.database}
+
+    def take(self, result: dict, summary: Summary) -> None:
+        cell = self.cells[result["key"]]
+        cell.examples += result["examples"]
+        cell.steps += result["steps"]
+        cell.seconds += result["seconds"]
+        if result["error"]:
+            cell.errors.append(result["error"])
+            self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "
+                              f"{result['error'].splitlines()[0]}")
+            return
+        if result["entry"] is None:
+            if result["seconds"] > 0:
+                cell.rate = result["examples"] / result["seconds"]
+            return
+        try:
+            entry = from_json(result["entry"])
+        except BadEntry as e:  # a worker running another mmfuzz version
+            cell.errors.append(f"worker sent a bad entry: {e}")
+            return
+        cell.findings += 1
+        cell.invariants.add(entry.invariant)
+        path, created = save(entry, self.corpus)
+        if created:
+            cell.new.append(entry.name)
+            summary.new_entries.append(entry)
+            expected = {"clean": " -- EXPECTED CLEAN", "racy": ""}.get(cell.row.expect, "")
+            self.progress.say(f"new race {path} ({entry.invariant}) on {cell.row.scenario} "
+                              f"{cell.row.label}{expected}")
+        elif entry.name not in cell.known:
+            cell.known.append(entry.name)
+
+    # -- the loop -------------------------------------------------------------------
+    def run(self) -> Summary:
+        summary = Summary(list(self.cells.values()), self.seconds, self.backend.describe(),
+                          str(self.corpus), corpus_before=len(signatures(self.corpus)))
+        start = time.monotonic()
+        deadline = start + self.seconds
+        pending: dict = {}  # future -> spec
+        restore = _sigterm_as_interrupt()
+        try:
+            while True:
+                now = time.monotonic()
+                summary.elapsed, summary.running = now - start, len(pending)
+                if now < deadline:
+                    while len(pending) < self.backend.slots and deadline - now > 0.5:
+                        spec = self.next_spec(deadline - now)
+                        pending[self.backend.submit(spec)] = spec
+                        now = time.monotonic()
+                elif not pending:
+                    break
+                elif now > deadline + self.grace:
+                    summary.interrupted = f"{len(pending)} shards still running {self.grace:.0f}s after the deadline were cancelled"
+                    break
+                for fut in self.backend.wait(pending, timeout=0.5):
+                    self.take(self.backend.outcome(fut, pending.pop(fut)), summary)
+                summary.elapsed, summary.running = time.monotonic() - start, len(pending)
+                self.progress.update(summary)
+        except KeyboardInterrupt:
+            summary.interrupted = "interrupted"
+            # shards that finished meanwhile still count; the rest are lost work, not lost races
+            for fut in self.backend.finished(pending):
+                self.take(self.backend.outcome(fut, pending.pop(fut)), summary)
+        finally:
+            self.backend.cancel(pending)
+            restore()
+        summary.elapsed, summary.running = time.monotonic() - start, 0
+        self.progress.done(summary)
+        return summary
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (a CI timeout, a scheduler's kill) stops the campaign like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return lambda: signal.signal(signal.SIGTERM, old)
+
+
+__all__ = ["Campaign", "Cell", "Summary", "Entry"]

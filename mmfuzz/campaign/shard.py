@@ -1,0 +1,43 @@
+"""One shard: fuzz one target for a chunk of examples with one seed, on a worker.
+
+Runs in worker processes (Dask pickles it by reference: it must stay a module-level
+function of plain data in, plain data out). A race comes back as a finished corpus
+entry (minimized and replay-checked here, where the CPU is); the campaign's driver is
+the only process that writes the corpus. Any failure is returned, not raised: one bad
+shard must not end a night's campaign.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+
+def run_shard(spec: dict) -> dict:
+    from mmfuzz import __version__, profiles
+    from mmfuzz.corpus.record import entry_from_result
+    from mmfuzz.engine.explore import fuzz
+
+    profiles.register()
+    out = {"key": spec["key"], "seed": spec["seed"], "examples": 0, "steps": 0, "seconds": 0.0,
+           "entry": None, "error": None, "mmfuzz": __version__}
+    start = time.perf_counter()
+    try:
+        database = None
+        if spec.get("database"):
+            from hypothesis.database import DirectoryBasedExampleDatabase
+
+            # an accelerator shared by workers, never the record: the corpus is
+            database = DirectoryBasedExampleDatabase(spec["database"])
+        r = fuzz(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
+                 seed=spec["seed"], max_examples=spec["examples"], profile=spec["profile"],
+                 database=database)
+        out["examples"] = r.examples
+        out["steps"] = getattr(r, "executed_steps", 0)
+        if r.found:
+            entry = entry_from_result(r, spec["overrides"], seed=spec["seed"], profile=spec["profile"])
+            out["entry"] = entry.to_json()
+    except Exception as e:  # noqa: BLE001  (reported in the campaign's report)
+        out["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
+    out["seconds"] = round(time.perf_counter() - start, 3)
+    return out
