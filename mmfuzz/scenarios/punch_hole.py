@@ -240,8 +240,9 @@ class PunchVsFaultAround(PunchHoleBase):
     }
     racy_on = ({"kernel": "v5.8", "overrides": {"truncate_inode_pages_range": "no-reunmap"}},
                {"kernel": "v5.8", "options": {"fs": "generic"}, "overrides": {"truncate_inode_pages_range": "no-reunmap"}})
-    clean_on = ({"kernel": "v5.8"}, {"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v6.4"},
-                {"kernel": "v5.9", "overrides": {"truncate_inode_pages_range": "no-reunmap"}})
+    # without the re-unmap, XFS v5.9's MMAPLOCK around ->map_pages does not help: a second fault's
+    # ->fault path sets its PTE in finish_fault(), after xfs_filemap_fault() dropped MMAPLOCK
+    clean_on = ({"kernel": "v5.8"}, {"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v6.4"})
 
 
 @scenario

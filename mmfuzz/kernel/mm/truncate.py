@@ -271,8 +271,10 @@ def _pagevec_release(k, pvec: list) -> None:
 
 
 @truncate_inode_pages_range.version("v5.8", since="v5.8",
-                                    models="v4.x..v5.12 mm/truncate.c (read from a v5.x copy): trylock pass, lock_page pass, "
-                                           "truncate_cleanup_page() re-unmaps a mapped page under its lock; truncate_pagecache_range()")
+                                    models="v4.x..v5.11 mm/truncate.c (read from a v5.x copy): trylock pass, lock_page pass, "
+                                           "truncate_cleanup_page() re-unmaps a mapped page under its lock; truncate_pagecache_range(). "
+                                           "Also run for v5.15/v6.4: find_lock_entries() (v5.12) and unmap_mapping_page() (v5.13) keep "
+                                           "'lock, re-unmap if mapped, delete, unlock'")
 class TruncateV58(_KernelCode):
     """Unmap, then delete each page with its lock held from the re-unmap to the deletion."""
 

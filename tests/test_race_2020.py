@@ -1,0 +1,69 @@
+"""Race B (2020): hole punch vs fault-around and vs page-cache fills (seed 000; reference section B)."""
+
+import pytest
+
+from mmfuzz.engine.explore import fuzz
+
+BUDGET = 300
+NO_REUNMAP = {"truncate_inode_pages_range": "no-reunmap"}
+
+
+def labels(r):
+    return [label for _, label in r.schedule["steps"]]
+
+
+def test_fault_around_xfs_v58_is_clean():
+    # v5.8: no MMAPLOCK around ->map_pages; the page lock and truncate_cleanup_page() suffice
+    r = fuzz("punch-vs-fault-around", "v5.8", seed=1, max_examples=BUDGET, options={"fs": "xfs"})
+    assert not r.found, r.report
+
+
+def test_fault_around_without_reunmap_leaves_a_pte_to_a_truncated_page():
+    r = fuzz("punch-vs-fault-around", "v5.8", seed=1, max_examples=BUDGET, options={"fs": "xfs"},
+             overrides=NO_REUNMAP)
+    assert r.found and r.invariant == "no-stale-pte", r.report
+    steps = labels(r)
+    # Dave Chinner's trace: unmap, then fault-around maps under trylock, then truncate deletes
+    first_unmap = next(i for i, s in enumerate(steps) if s.startswith("unmap_mapping_pages"))
+    deleted = max(i for i, s in enumerate(steps) if "delete_from_page_cache" in s)
+    assert any(first_unmap < i < deleted for i, s in enumerate(steps) if s.startswith("alloc_set_pte"))
+    assert r.switches <= 3
+
+
+def test_xfs_map_pages_wrapper_covers_fault_around_only():
+    # cd647d5651c0: MMAPLOCK_SHARED around filemap_map_pages() serialises fault-around with the punch...
+    r = fuzz("punch-vs-fault-around", "v5.9", seed=1, max_examples=BUDGET, options={"fs": "xfs"},
+             overrides=NO_REUNMAP, counts={"fault": (1, 1)})
+    assert not r.found, r.report
+    # ...but not ->fault: finish_fault() sets the PTE after xfs_filemap_fault() dropped MMAPLOCK,
+    # with only the page lock held; without the re-unmap under that lock, truncate deletes it mapped
+    r = fuzz("punch-vs-fault-around", "v5.9", seed=2, max_examples=1500, options={"fs": "xfs"},
+             overrides=NO_REUNMAP, counts={"fault": (2, 2)})
+    assert r.found and r.invariant == "no-stale-pte", r.report
+    assert any(label.startswith("filemap_fault") for label in labels(r))
+
+
+def test_without_the_xfs_wrapper_the_reunmap_is_what_protects_v64():
+    r = fuzz("punch-vs-fault-around", "v6.4", seed=1, max_examples=BUDGET, options={"fs": "xfs"},
+             overrides=NO_REUNMAP)
+    assert r.found and r.invariant == "no-stale-pte", r.report
+    r = fuzz("punch-vs-fault-around", "v6.4", seed=1, max_examples=BUDGET, options={"fs": "xfs"})
+    assert not r.found, r.report
+
+
+def test_fill_generic_v59_exposes_stale_data():
+    r = fuzz("punch-vs-fill", "v5.9", seed=1, max_examples=BUDGET, options={"fs": "generic"})
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero"), r.report
+
+
+@pytest.mark.parametrize("actor", ["fault", "read", "fadvise"])
+def test_each_fill_path_races_on_generic_v59(actor):
+    counts = {k: (1, 1) if k == actor else (0, 0) for k in ("fault", "read", "fadvise")}
+    r = fuzz("punch-vs-fill", "v5.9", seed=2, max_examples=BUDGET, options={"fs": "generic"}, counts=counts)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero"), (actor, r.report)
+
+
+@pytest.mark.parametrize("kernel,fs", [("v5.9", "xfs"), ("v5.15", "generic"), ("v5.15", "xfs")])
+def test_fill_is_clean(kernel, fs):
+    r = fuzz("punch-vs-fill", kernel, seed=1, max_examples=BUDGET, options={"fs": fs})
+    assert not r.found, r.report
