@@ -12,7 +12,7 @@ PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrin
 
 # Rules per example. A rule runs one task for a burst of up to MAX_BURST steps, and the
 # races modelled need a few dozen steps: more rules only add Hypothesis overhead.
-STEP_RULES = 12
+STEP_RULES = 8
 
 
 def register() -> None:

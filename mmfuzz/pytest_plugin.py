@@ -22,6 +22,8 @@ def pytest_addoption(parser):
                     help="with --kernel: run one code path in another version (repeatable)")
     group.addoption("--fs", dest="mmfuzz_fs", help="with --kernel: only this filesystem, for scenarios that take one")
     group.addoption("--mmfuzz-seed", type=int, default=None, help="with --kernel: a fixed seed")
+    group.addoption("--mmfuzz-max-examples", type=int, default=None,
+                    help="with --kernel: examples per scenario (default: the Hypothesis profile's)")
 
 
 class RaceFound(Exception):
@@ -29,17 +31,17 @@ class RaceFound(Exception):
 
 
 class FuzzItem(pytest.Item):
-    def __init__(self, *, scenario, kernel, overrides, options, seed, profile, **kw):
+    def __init__(self, *, scenario, kernel, overrides, options, seed, max_examples, profile, **kw):
         super().__init__(**kw)
         self.scenario, self.kernel = scenario, kernel
         self.overrides, self.options = overrides, options
-        self.seed, self.profile = seed, profile
+        self.seed, self.max_examples, self.profile = seed, max_examples, profile
 
     def runtest(self):
         from mmfuzz.engine.explore import fuzz
 
         r = fuzz(self.scenario, self.kernel, overrides=self.overrides, options=self.options,
-                 seed=self.seed, profile=self.profile)
+                 seed=self.seed, max_examples=self.max_examples, profile=self.profile)
         self.user_properties.append(("examples", r.examples))
         if r.found:
             raise RaceFound(f"{r.report}\n\nfound in {r.examples} examples, {r.seconds:.1f}s; "
@@ -81,7 +83,9 @@ def _fuzz_items(session, config) -> list:
             label = f"{name}[{kernel}" + (f",fs={value}" if value else "") + "]"
             item = FuzzItem.from_parent(session, name=label, scenario=name, kernel=kernel,
                                         overrides=overrides, options=options,
-                                        seed=config.getoption("mmfuzz_seed"), profile=profile)
+                                        seed=config.getoption("mmfuzz_seed"),
+                                        max_examples=config.getoption("mmfuzz_max_examples"),
+                                        profile=profile)
             try:
                 select(kernel, overrides, needed=cls.paths)
             except UnknownName as e:

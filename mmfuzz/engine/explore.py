@@ -21,6 +21,7 @@ from hypothesis.errors import InvalidArgument
 
 from mmfuzz import profiles
 
+from .minimize import minimize
 from .run import KEEP, Run
 from .scenario import get_scenario
 from .timeline import render_violation
@@ -100,7 +101,9 @@ def slot_map(present) -> list:
 
 def param_strategies(scen, fixed: dict | None) -> dict:
     """The scenario's parameter strategies, with the ones the user pinned fixed."""
-    strategies = dict(scen.params)
+    # a list of values is shorthand for sampled_from (which shrinks to the first)
+    strategies = {name: st.sampled_from(v) if isinstance(v, (list, tuple)) else v
+                  for name, v in scen.params.items()}
     for name, value in (fixed or {}).items():
         if name not in strategies:
             raise UnknownName(f"scenario {scen.name} has no parameter {name!r}"
@@ -173,6 +176,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     try:
         run_state_machine_as_test(Machine, settings=cfg)
     except Violation as v:
+        v = minimize(v, scen, kernel_cls, versions)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
     result.seconds = round(time.perf_counter() - start, 3)

@@ -34,8 +34,9 @@ class Scenario:
     actors: tuple[Actor, ...] = ()
     # scenario options (e.g. {"fs": ("xfs", "generic")}); the first value is the default
     options: dict[str, tuple[str, ...]] = {}
-    # drawn once per example, before the actors start: name -> strategy
-    params: dict[str, st.SearchStrategy] = {}
+    # drawn once per example, before the actors start: name -> strategy, or a list of
+    # values (the first is the one shrinking prefers; the minimizer tries the others)
+    params: dict[str, st.SearchStrategy | list] = {}
     # the verdicts the project stands behind: named kernels (with options and path
     # overrides) on which the scenario must find nothing, and those where it must find
     # the race. Campaigns fail on a finding in `clean_on`; the corpus replays both.

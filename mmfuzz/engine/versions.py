@@ -43,6 +43,7 @@ class Version:
     since: str | None  # first release carrying it; None for alternatives
     commit: str | None
     racy: str | None  # what the model shows, for `mmfuzz list`; informative only
+    retired: bool = False  # a tombstone: from `since` on, kernels do not have this path
 
     @property
     def doc(self) -> str:
@@ -67,6 +68,14 @@ class CodePath:
             return cls
 
         return register
+
+    def retire(self, since: str, why: str) -> None:
+        """From `since` on the kernel no longer has this path (or the model stops there)."""
+        class Retired:
+            pass
+        Retired.__doc__ = f"Not in kernels from {since} on: {why}"
+        self.versions["retired"] = Version(self.name, "retired", Retired, f"gone: {why}",
+                                           since, None, None, retired=True)
 
     def for_release(self, release: str) -> Version | None:
         key = release_key(release)
@@ -115,18 +124,20 @@ def select(kernel: str, overrides: dict[str, str] | None = None, needed=None) ->
     chosen: dict[str, Version] = {}
     for path in PATHS.values():
         v = path.for_release(kernel)
-        if v is not None:
+        if v is not None and not v.retired:
             chosen[path.name] = v
     for pname, vname in (overrides or {}).items():
         if pname not in PATHS:
             raise UnknownName(f"unknown code path {pname!r}; known: {', '.join(sorted(PATHS))}")
-        versions = PATHS[pname].versions
+        versions = {n: v for n, v in PATHS[pname].versions.items() if not v.retired}
         if vname not in versions:
             raise UnknownName(f"{pname} has no version {vname!r}; it has: {', '.join(versions)}")
         chosen[pname] = versions[vname]
     for pname in needed or ():
         if pname not in chosen:
-            raise UnknownName(f"kernel {kernel} has no version of {pname} (the kernel predates it); pick one with --with {pname}=VERSION")
+            last = PATHS[pname].for_release(kernel) if pname in PATHS else None
+            why = f"{last.models}" if last is not None else "the kernel predates it"
+            raise UnknownName(f"kernel {kernel} has no {pname} ({why}); pick a version with --with {pname}=VERSION")
     return chosen
 
 

@@ -9,8 +9,6 @@ reset); a walker with a .pte_entry over the anonymous VMA.
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
 from mmfuzz.engine.scenario import Actor, Scenario, scenario
 from mmfuzz.engine.violations import InvariantBroken
 from mmfuzz.kernel.drivers.vfio.pci.vfio_pci_core import VfioDevice
@@ -93,9 +91,9 @@ class PagewalkScenario(Scenario):
     clean_on = ({"kernel": "v7.0"}, {"kernel": "v6.12", "overrides": {"walk_page_range": "9b25a6e3d243"}})
     params = {
         # "pud": the BAR VMA is 1 GiB aligned (PUD leaves); "pmd": only 2 MiB (PMD leaves)
-        "bar_align": st.sampled_from(["pud", "pmd"]),
+        "bar_align": ["pud", "pmd"],
         # the BAR was faulted in before the actors start (the DMA map of an earlier VM)
-        "prefaulted": st.sampled_from([True, False]),
+        "prefaulted": [True, False],
     }
 
     def initial_state(self, k, params):
