@@ -18,6 +18,16 @@ from mmfuzz.engine.versions import UnknownName
 from .shard import run_shard
 
 
+def _reachable(address: str, timeout: float) -> None:
+    """Fail in milliseconds on a refused tcp:// address (Dask would retry until timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme == "tcp" and parts.hostname and parts.port:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+
+
 class SerialBackend:
     slots = 1
 
@@ -54,12 +64,13 @@ class DaskBackend:
         self.cluster = None
         try:
             if scheduler:
+                _reachable(scheduler, connect_timeout)
                 self.client = Client(scheduler, timeout=connect_timeout)
             else:
                 self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                             dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError) as e:
             self.close()
             raise UnknownName(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
         self.address = scheduler or self.cluster.scheduler_address

@@ -45,6 +45,8 @@ def add_campaign_command(sub) -> None:
     p.add_argument("--scenarios", nargs="+", metavar="NAME", help="only these scenarios")
     p.add_argument("--kernels", nargs="+", metavar="KERNEL",
                    help="only these kernels (default: each scenario's declared verdicts)")
+    p.add_argument("--with", dest="overrides", action="append", metavar="PATH=VERSION",
+                   help="with --kernels: run one code path in another version (repeatable)")
     p.add_argument("--out", default="campaign-report", metavar="DIR", help="where the reports go")
     p.add_argument("--corpus", default=DEFAULT_CORPUS, metavar="DIR", help="the corpus new races go to")
     p.add_argument("--profile", default="nightly", help="Hypothesis settings profile (default nightly)")
@@ -59,7 +61,7 @@ def add_campaign_command(sub) -> None:
 
 
 def run_campaign(args) -> int:
-    from mmfuzz.cli import EXIT_CLEAN, EXIT_FOUND, UsageError
+    from mmfuzz.cli import EXIT_CLEAN, EXIT_FOUND, UsageError, parse_overrides
 
     from . import report
     from .backend import DaskBackend, SerialBackend
@@ -67,7 +69,7 @@ def run_campaign(args) -> int:
     from .progress import Progress
     from .runner import Campaign
 
-    rows = plan(args.scenarios, args.kernels)
+    rows = plan(args.scenarios, args.kernels, parse_overrides(args.overrides))
     if not rows:
         raise UsageError("nothing to run: no selected scenario runs on the selected kernels")
     for folder in (args.out, args.corpus):

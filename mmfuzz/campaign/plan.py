@@ -3,7 +3,7 @@
 By default a scenario runs on the rows it declares (racy_on and clean_on); one that
 declares none runs on every named kernel that has all its paths, with no verdict
 expected. Naming kernels runs exactly those (every option combination), taking the
-expected verdict from a declared row with no overrides where there is one.
+expected verdict from the declared row with the same overrides (--with) if there is one.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ def scenario_names(names=None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _runs_on(scenario: str, kernel: str) -> bool:
+def _runs_on(scenario: str, kernel: str, overrides=()) -> bool:
     try:
-        select(kernel, needed=get_scenario(scenario).paths)
+        select(kernel, dict(overrides), needed=get_scenario(scenario).paths)
         return True
     except UnknownName:
         return False
@@ -38,8 +38,13 @@ def _option_sets(scenario: str) -> list[dict]:
     return [dict(zip(keys, values)) for values in itertools.product(*(options[k] for k in keys))]
 
 
-def plan(scenarios=None, kernels=None) -> list[Row]:
+def plan(scenarios=None, kernels=None, overrides=None) -> list[Row]:
     load_all()
+    pinned = tuple(sorted((overrides or {}).items()))
+    if pinned:
+        if not kernels:
+            raise UnknownName("--with needs --kernels: it changes the code of the kernels named")
+        select(kernels[0], dict(pinned))  # UnknownName for a bad path or version
     for k in kernels or ():
         if k not in RELEASES:
             raise UnknownName(f"unknown kernel {k!r}; known: {', '.join(sorted(RELEASES, key=release_key))}")
@@ -47,13 +52,13 @@ def plan(scenarios=None, kernels=None) -> list[Row]:
     for name in scenario_names(scenarios):
         rows_declared = declared(name)
         if kernels:
-            expect = {(r.kernel, r.options): r.expect for r in rows_declared if not r.overrides}
+            expect = {(r.kernel, r.options, r.overrides): r.expect for r in rows_declared}
             for k in kernels:
-                if not _runs_on(name, k):
+                if not _runs_on(name, k, pinned):
                     continue
                 for opts in _option_sets(name):
                     opt_key = tuple(sorted(get_scenario(name, opts).opts.items()))
-                    rows.append(Row(name, k, (), opt_key, expect.get((k, opt_key), "")))
+                    rows.append(Row(name, k, pinned, opt_key, expect.get((k, opt_key, pinned), "")))
         elif rows_declared:
             rows += rows_declared
         else:

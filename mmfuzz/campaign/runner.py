@@ -138,9 +138,12 @@ class Campaign:
         start = time.monotonic()
         deadline = start + self.seconds
         pending: dict = {}  # future -> spec
-        restore = _sigterm_as_interrupt()
+        stop = _Stop()
         try:
+            stop.__enter__()
             while True:
+                if stop.requested:
+                    raise KeyboardInterrupt
                 now = time.monotonic()
                 summary.elapsed, summary.running = now - start, len(pending)
                 if now < deadline:
@@ -163,19 +166,38 @@ class Campaign:
             for fut in self.backend.finished(pending):
                 self.take(self.backend.outcome(fut, pending.pop(fut)), summary)
         finally:
+            stop.__exit__()
             self.backend.cancel(pending)
-            restore()
         summary.elapsed, summary.running = time.monotonic() - start, 0
         self.progress.done(summary)
         return summary
 
 
-def _sigterm_as_interrupt():
-    """SIGTERM (a CI timeout, a scheduler's kill) stops the campaign like Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    old = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return lambda: signal.signal(signal.SIGTERM, old)
+class _Stop:
+    """Ctrl-C and SIGTERM (a CI timeout, a scheduler's kill) stop the campaign alike.
+
+    The handler raises KeyboardInterrupt to cut the running shard short, and also sets
+    a flag the loop checks: Python drops an exception raised inside a gc callback or a
+    __del__, and a swallowed interrupt must still end the campaign after that shard.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.old = {}
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
 
 
 __all__ = ["Campaign", "Cell", "Summary", "Entry"]

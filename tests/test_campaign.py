@@ -1,0 +1,168 @@
+"""Campaigns: planning, de-duplicated saving, reports, exit codes, interruption."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import attrs
+import pytest
+
+from mmfuzz.campaign import report
+from mmfuzz.campaign.backend import SerialBackend
+from mmfuzz.campaign.cli import duration
+from mmfuzz.campaign.plan import plan
+from mmfuzz.campaign.progress import Progress
+from mmfuzz.campaign.runner import Campaign, Summary
+from mmfuzz.campaign.shard import run_shard
+from mmfuzz.cli import main
+from mmfuzz.corpus.expect import Row
+from mmfuzz.corpus.schema import Entry
+from mmfuzz.corpus.store import scan
+from mmfuzz.engine.versions import UnknownName
+
+# a race found in a few hundred examples with one actor: cheap to find again and again
+SKIP_SPECIAL = Row("pagewalk", "v7.0-rc2", (("walk_page_range", "rfc-skip-special"),), (), "racy")
+FIXED = Row("pagewalk", "v7.0", (), (), "clean")
+
+
+def test_plan_defaults_to_the_declared_verdicts():
+    rows = plan(["pagewalk"])
+    assert SKIP_SPECIAL in rows and FIXED in rows
+    assert {r.expect for r in rows} == {"racy", "clean"}
+
+
+def test_plan_for_named_kernels_keeps_declared_expectations():
+    rows = plan(["pagewalk"], ["v7.0", "v6.12", "v2.6.20"])  # v2.6.20 cannot run it
+    assert [(r.kernel, r.expect) for r in rows] == [("v7.0", "clean"), ("v6.12", "racy")]
+    with pytest.raises(UnknownName):
+        plan(["pagewalk"], ["v99"])
+    with pytest.raises(UnknownName):
+        plan(["no-such-scenario"])
+    assert plan(["pagewalk"], ["v7.0-rc2"], {"walk_page_range": "rfc-skip-special"}) == [SKIP_SPECIAL]
+
+
+@pytest.mark.parametrize("text,seconds", [("90", 90), ("90s", 90), ("2m", 120), ("1h30m", 5400)])
+def test_durations(text, seconds):
+    assert duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "2x", "m", "0s", "-5"])
+def test_bad_durations(text):
+    with pytest.raises(Exception, match="duration"):
+        duration(text)
+
+
+@pytest.fixture(scope="module")
+def found():
+    """Results of three shards as workers return them: the race twice, the fix once."""
+    def spec(row, seed, examples):
+        return {"key": Campaign.key(row), "scenario": row.scenario, "kernel": row.kernel,
+                "overrides": dict(row.overrides), "options": dict(row.options), "seed": seed,
+                "examples": examples, "profile": "nightly", "database": None}
+    return [run_shard(spec(SKIP_SPECIAL, 1, 2000)), run_shard(spec(SKIP_SPECIAL, 2, 2000)),
+            run_shard(spec(FIXED, 3, 50))]
+
+
+def campaign(tmp_path, results):
+    c = Campaign([SKIP_SPECIAL, FIXED], seconds=1, backend=SerialBackend(), corpus=tmp_path / "corpus",
+                 progress=Progress(1, quiet=True))
+    s = Summary(list(c.cells.values()), 1, corpus=str(tmp_path / "corpus"))
+    for r in results:
+        c.take(r, s)
+    return s
+
+
+def test_a_race_found_twice_is_one_entry(found, tmp_path):
+    assert found[0]["entry"] and found[1]["entry"] and found[2]["entry"] is None
+    s = campaign(tmp_path, found)
+    entries = list(scan([tmp_path / "corpus"]))
+    assert len(entries) == 1 and isinstance(entries[0][1], Entry)
+    racy, clean = s.cells
+    assert (racy.findings, s.new, s.duplicates) == (2, 1, 1)
+    assert clean.examples == found[2]["examples"] > 0 and not clean.found and not s.unexpected
+    s2 = campaign(tmp_path, found[:1])  # a later campaign knows it already
+    assert (s2.findings, s2.new) == (1, 0)
+    assert len(os.listdir(tmp_path / "corpus")) == 1
+
+
+def test_reports(found, tmp_path):
+    s = campaign(tmp_path, found)
+    md, js, xml = report.write(s, tmp_path / "out")
+    text = md.read_text()
+    assert "| scenario | v7.0-rc2 +walk_page_range=rfc-skip-special | v7.0 |" in text
+    assert "| pagewalk | race ✓ | clean ✓ |" in text
+    assert "BROKEN  walk-completeness" in text, "the new race's timeline is in the report"
+    data = json.loads(js.read_text())
+    assert [c["verdict"] for c in data["cells"]] == ["race", "clean"]
+    assert data["new_entries"] == [e.name for e in s.new_entries]
+    suite = ET.parse(xml).getroot()
+    assert suite.get("tests") == "2" and suite.get("failures") == "0"
+
+
+def test_a_shard_error_is_reported_not_raised(tmp_path):
+    c = Campaign([FIXED], seconds=1, backend=SerialBackend(), corpus=tmp_path, progress=Progress(1, quiet=True))
+    spec = c.next_spec(1) | {"scenario": "no-such-scenario"}
+    result = run_shard(spec)
+    s = Summary(list(c.cells.values()), 1)
+    c.take(result, s)
+    assert s.errors == 1 and "unknown scenario" in s.cells[0].errors[0]
+    assert "## Shard errors" in report.markdown(s)
+
+
+def test_a_violation_on_a_clean_kernel_fails_the_campaign(tmp_path, monkeypatch, capsys):
+    wrongly_clean = attrs.evolve(SKIP_SPECIAL, expect="clean")
+    monkeypatch.setattr("mmfuzz.campaign.plan.plan", lambda *a: [wrongly_clean])
+    argv = ["campaign", "--time", "2s", "--chunk", "400", "--quiet",
+            "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 1
+    assert "FAIL pagewalk" in capsys.readouterr().out
+    suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    assert suite.get("failures") == "1"
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["campaign", "--time", "soon"], "not a duration"),
+    (["campaign", "--jobs", "0"], "--jobs"),
+    (["campaign", "--kernels", "v99"], "unknown kernel"),
+    (["campaign", "--scenarios", "nope"], "unknown scenario"),
+    (["campaign", "--with", "walk_page_range=rfc-skip-special"], "--with needs --kernels"),
+    (["campaign", "--kernels", "v7.0", "--with", "walk_page_range=nope"], "has no version"),
+    (["campaign", "--scheduler", "tcp://127.0.0.1:1", "--time", "1s"], "cannot reach"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, msg, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1
+
+
+def test_sigterm_keeps_the_races_and_writes_the_report(tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mmfuzz.cli", "campaign", "--time", "5m", "--scenarios", "pagewalk",
+         "--kernels", "v7.0-rc2", "--with", "walk_page_range=rfc-skip-special", "--chunk", "1000", "--corpus", str(corpus), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (corpus.is_dir() and any(f.suffix == ".json" for f in corpus.iterdir())):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no race saved within 60 s"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    data = json.loads((out / "report.json").read_text())
+    assert data["interrupted"] == "interrupted" and data["new"] >= 1
+    assert all(isinstance(e, Entry) for _, e in scan([corpus]))
+    assert {f"{n}.json" for n in data["new_entries"]} == set(os.listdir(corpus))
+    assert (out / "report.md").exists() and (out / "junit.xml").exists()
