@@ -66,7 +66,7 @@ def _access(kind: str):
                 yield f"*({addr:#x}) = '{token}'"
                 if _store(s, t, mm, vma, addr, token):
                     return
-                ret = yield from _fault(k, t, mm, vma, addr, True)
+                ret = yield from do_page_fault(k, t, mm, vma, addr, True)
                 if ret == "VM_FAULT_SIGBUS":
                     return
 
@@ -75,7 +75,7 @@ def _access(kind: str):
                 yield f"x = *({addr:#x})"
                 if _load(s, t, mm, addr):
                     return
-                ret = yield from _fault(k, t, mm, vma, addr, False)
+                ret = yield from do_page_fault(k, t, mm, vma, addr, False)
                 if ret == "VM_FAULT_SIGBUS":
                     return
 
@@ -84,8 +84,8 @@ def _access(kind: str):
     return start
 
 
-def _fault(k, t, mm, vma, addr, write):
-    """do_page_fault(): mmap_sem for read around handle_mm_fault()."""
+def do_page_fault(k, t, mm, vma, addr, write):
+    """arch do_page_fault(): mmap_sem for read around handle_mm_fault()."""
     yield from down_read(t, mm.mmap_lock)
     ret = yield from k.handle_mm_fault(t, vma, addr, write)
     up_read(t, mm.mmap_lock)

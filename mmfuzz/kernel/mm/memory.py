@@ -411,6 +411,7 @@ class DoNoPageV2620(KernelCode):
                 sequence = space.truncate_count
                 t.note(f"sequence = {sequence}")
                 continue
+            t.note(f"truncate_count == sequence ({sequence})")
             dirty_page = None
             if pte_none(self.deref(t, pte)):
                 self.set_pte_and_rmap(t, vma, address, pte, new_page, write_access, anon)
