@@ -114,7 +114,8 @@ def param_strategies(scen, fixed: dict | None) -> dict:
 
 def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
          params=None, seed: int | None = None, max_examples: int | None = None,
-         profile: str | None = None, database=None) -> FuzzResult:
+         profile: str | None = None, database=None, explain: bool = False,
+         minimize_race: bool = True) -> FuzzResult:
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     bounds = actor_bounds(scen, counts)
     param_st = param_strategies(scen, params)
@@ -163,7 +164,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         database=database,
         deadline=None,
         derandomize=False,
-        phases=[p for p in base.phases if p != Phase.explain],
+        phases=[p for p in base.phases if p != Phase.explain] + ([Phase.explain] if explain else []),
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
@@ -176,7 +177,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     try:
         run_state_machine_as_test(Machine, settings=cfg)
     except Violation as v:
-        v = minimize(v, scen, kernel_cls, versions)
+        if minimize_race:
+            v = minimize(v, scen, kernel_cls, versions)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
     result.seconds = round(time.perf_counter() - start, 3)
