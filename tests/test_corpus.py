@@ -11,12 +11,11 @@ import pytest
 
 from mmfuzz.cli import main
 from mmfuzz.corpus.execute import execute, segments
-from mmfuzz.corpus.minimize import minimize
 from mmfuzz.corpus.record import entry_from_result
 from mmfuzz.corpus.replay import CLEAN, STALE, VIOLATES, replay
 from mmfuzz.corpus.schema import BadEntry, Entry, loads
 from mmfuzz.corpus.store import load, save, scan
-from mmfuzz.engine.explore import fuzz, prepare
+from mmfuzz.engine.explore import FuzzResult, fill_from_violation, fuzz, prepare
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +56,17 @@ def test_bad_steps_are_rejected(race):
         loads(json.dumps(data))
 
 
-def test_minimize_drops_an_idle_actor_and_a_detour(race):
-    """A race found with an extra actor and an early switch is the same race."""
+def test_an_entry_is_the_canonical_race(race):
+    """A race found with an extra idle actor is saved as the same race (one signature)."""
     scen, versions, kernel_cls = prepare("pagewalk", "v6.12")
     population = race.schedule["population"] + ["numa_maps"]
-    extra = len(population) - 1
-    segs = [(extra, 1)] + segments(race.steps)
+    segs = [(len(population) - 1, 1)] + segments(race.steps)
     run, v = execute(scen, kernel_cls, versions, population, race.schedule["params"], segs)
-    assert v is not None and v.invariant == race.invariant
-    bigger = run.schedule_record()
-    assert len(bigger["population"]) == 3
-    small, v = minimize(scen, kernel_cls, versions, bigger, race.invariant)
-    assert small["steps"] == [list(s) for s in race.steps]
-    assert small["population"] == race.schedule["population"]
+    assert v is not None and v.invariant == race.invariant and len(run.population) == 3
+    bigger = FuzzResult("pagewalk", "v6.12", {}, race.versions, False, 0, 0.0)
+    fill_from_violation(bigger, v, "")
+    again = entry_from_result(bigger, {})
+    assert again.name == race.name and again.schedule == race.schedule
 
 
 def test_save_is_idempotent_and_repairs_damage(race, tmp_path):

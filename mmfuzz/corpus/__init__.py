@@ -2,8 +2,8 @@
 
 - ``schema``: the entry format and its validation (``Entry``, ``BadEntry``).
 - ``signature``: what makes two findings the same race (de-duplication).
-- ``minimize``: a last, Hypothesis-free shrink so one race has one canonical schedule.
-- ``record``: a found race (``FuzzResult``) -> a checked ``Entry``.
+- ``record``: a found race (``FuzzResult``) -> a replay-checked, minimized ``Entry``.
+- ``execute``: run a schedule by task order, for replays on other versions.
 - ``store``: atomic, exclusive writes and scanning of corpus folders.
 - ``replay``: re-execute an entry on its versions (strict) or other ones (order).
 """

@@ -1,8 +1,9 @@
 """A found race -> a corpus entry that is known to replay.
 
-The schedule is minimized (minimize.py) and then re-executed with the engine's strict
-label replay before it becomes an entry: a race that does not replay on its own
-versions is never written.
+The schedule is re-executed with the engine's strict label replay and put through the
+engine's minimizer (a no-op when fuzz() already minimized it) before it becomes an
+entry: a race that does not replay on its own versions is never written, and one race
+has one canonical schedule, so one signature.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import datetime
 
 import mmfuzz
 from mmfuzz.engine.explore import header_for, prepare
-from mmfuzz.engine.run import Run
+from mmfuzz.engine.minimize import minimize
+from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.timeline import render_violation
 from mmfuzz.engine.violations import Violation
 
-from .minimize import minimize
 from .schema import Entry
 from .signature import signature
 
@@ -29,18 +30,14 @@ def entry_from_result(result, overrides: dict | None = None, *, seed: int | None
     """`result` is a FuzzResult with found=True, from fuzz(..., overrides=overrides)."""
     overrides = dict(overrides or {})
     scen, versions, kernel_cls = prepare(result.scenario, result.kernel, overrides, result.options)
-    schedule, _ = minimize(scen, kernel_cls, versions, result.schedule, result.invariant)
-    if schedule is None:
+    violation = _replay(scen, kernel_cls, versions, result.schedule)
+    if violation is None or violation.invariant != result.invariant:
         raise NotReproducible(f"{result.scenario} on {result.kernel}: the found schedule "
-                              f"does not break {result.invariant} when re-executed")
-    # the strict replay a corpus test does, once, before anything is written
-    run = Run(scen, kernel_cls, schedule["population"], schedule["params"], versions)
-    try:
-        run.replay(schedule["steps"])
-        run.finish()
-    except Violation as v:
-        violation = v
-    else:
+                              f"does not break {result.invariant} when replayed")
+    schedule = minimize(violation, scen, kernel_cls, versions).run.schedule_record()
+    # the strict replay a corpus test does, once more, on what is written
+    violation = _replay(scen, kernel_cls, versions, schedule)
+    if violation is None:
         raise NotReproducible(f"{result.scenario} on {result.kernel}: minimized schedule does not replay")
     recorded = {p: v.name for p, v in sorted(versions.items()) if p in scen.paths}
     sig = signature(scen.name, scen.opts, recorded, violation.invariant, schedule["steps"])
@@ -63,3 +60,13 @@ def entry_from_result(result, overrides: dict | None = None, *, seed: int | None
         mmfuzz_version=mmfuzz.__version__,
         found=found,
     )
+
+
+def _replay(scen, kernel_cls, versions, schedule) -> Violation | None:
+    run = Run(scen, kernel_cls, schedule["population"], schedule["params"], versions)
+    try:
+        run.replay(schedule["steps"])
+        run.finish()
+    except (Violation, StaleSchedule) as v:
+        return v if isinstance(v, Violation) else None
+    return None

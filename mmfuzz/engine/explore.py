@@ -53,6 +53,7 @@ class FuzzResult:
     schedule: dict | None = None
     report: str = ""
     culprit: str | None = None
+    executed_steps: int = 0  # atomic steps run over all examples (campaign speed)
 
     def to_json(self) -> dict:
         return attrs.asdict(self)
@@ -124,7 +125,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     slots = [(kind, i) for kind, (lo, hi) in bounds.items() for i in range(hi)]
     presence = st.tuples(*[st.just(True) if i < bounds[kind][0] else st.booleans()
                            for kind, i in slots])
-    counter = {"examples": 0}
+    counter = {"examples": 0, "steps": 0}
 
     class Machine(RuleBasedStateMachine):
         @initialize(present=presence, params=st.fixed_dictionaries(param_st))
@@ -148,7 +149,10 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         def teardown(self):
             run = getattr(self, "run", None)
             if run is not None:
-                run.finish()
+                try:
+                    run.finish()
+                finally:
+                    counter["steps"] += len(run.trace)
 
     Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
     if seed is not None:
@@ -181,6 +185,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
             v = minimize(v, scen, kernel_cls, versions)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
+    result.executed_steps = counter["steps"]
     result.seconds = round(time.perf_counter() - start, 3)
     return result
 
