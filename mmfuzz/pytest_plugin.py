@@ -53,7 +53,7 @@ class FuzzItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, f"mmfuzz {self.name}"
+        return self.path, 0, f"mmfuzz {self.name}"  # a skip report needs a line number
 
 
 def _fuzz_items(session, config) -> list:
