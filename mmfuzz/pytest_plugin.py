@@ -21,6 +21,8 @@ def pytest_addoption(parser):
     group.addoption("--with", dest="mmfuzz_with", action="append", metavar="PATH=VERSION",
                     help="with --kernel: run one code path in another version (repeatable)")
     group.addoption("--fs", dest="mmfuzz_fs", help="with --kernel: only this filesystem, for scenarios that take one")
+    group.addoption("--scenario", dest="mmfuzz_scenarios", action="append", metavar="NAME",
+                    help="with --kernel: only this scenario (repeatable; default: all)")
     group.addoption("--mmfuzz-seed", type=int, default=None, help="with --kernel: a fixed seed")
     group.addoption("--mmfuzz-max-examples", type=int, default=None,
                     help="with --kernel: examples per scenario (default: the Hypothesis profile's)")
@@ -70,11 +72,15 @@ def _fuzz_items(session, config) -> list:
         raise pytest.UsageError(f"mmfuzz: {e}") from None
     fs = config.getoption("mmfuzz_fs")
     profile = config.getoption("hypothesis_profile", default=None) or "ci"
+    wanted = config.getoption("mmfuzz_scenarios")
+    for name in wanted or ():
+        if name not in SCENARIOS:
+            raise pytest.UsageError(f"mmfuzz: unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
     items = []
     for name in sorted(SCENARIOS):
         cls = SCENARIOS[name]
-        if name.startswith("toy-"):
-            continue  # the engine's own test scenarios
+        if name.startswith("toy-") or (wanted and name not in wanted):
+            continue  # the engine's own test scenarios, or not asked for
         fs_values = cls.options.get("fs", (None,))
         if fs:
             fs_values = [v for v in fs_values if v == fs]
