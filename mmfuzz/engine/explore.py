@@ -53,6 +53,9 @@ class FuzzResult:
     schedule: dict | None = None
     report: str = ""
     culprit: str | None = None
+    mode: str = "fuzz"  # or "exhaustive" (mmfuzz.engine.exhaustive)
+    bound: int | None = None  # exhaustive: preemptions searched to, or of the race found
+    complete: bool | None = None  # exhaustive: every schedule within the bound ran
     executed_steps: int = 0  # atomic steps run over all examples (campaign speed)
 
     def to_json(self) -> dict:

@@ -14,7 +14,6 @@ Two scenarios:
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
 
 from mmfuzz.engine.scenario import Actor, Scenario, scenario
 from mmfuzz.engine.task import WaitFor
@@ -235,8 +234,8 @@ class PunchVsFaultAround(PunchHoleBase):
         Actor("fault", "read fault", read_fault, min=1, max=2),
     )
     params = {
-        "fault_index": st.sampled_from([0, 1]),
-        "prefaulted": st.booleans(),
+        "fault_index": [0, 1],
+        "prefaulted": [False, True],
     }
     racy_on = ({"kernel": "v5.8", "overrides": {"truncate_inode_pages_range": "no-reunmap"}},
                {"kernel": "v5.8", "options": {"fs": "generic"}, "overrides": {"truncate_inode_pages_range": "no-reunmap"}})
@@ -257,10 +256,10 @@ class PunchVsFill(PunchHoleBase):
         Actor("reuse", "write to another file", write_other_file, min=0, max=1),
     )
     params = {
-        "cached": st.booleans(),
-        "prefaulted": st.just(False),
-        "fault_index": st.sampled_from([0, 1]),
-        "read_index": st.sampled_from([0, 1]),
+        "cached": [False, True],
+        "prefaulted": [False],
+        "fault_index": [0, 1],
+        "read_index": [0, 1],
     }
     racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}},)
     clean_on = ({"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v5.15", "options": {"fs": "generic"}},
