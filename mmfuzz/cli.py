@@ -204,6 +204,9 @@ def build_parser() -> Parser:
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (JSON value: pud, true, 3)")
     p.add_argument("--json", action="store_true")
+    from mmfuzz.corpus.cli import add_replay_command, add_save_flag
+
+    add_save_flag(p)
 
     p = sub.add_parser("explore", help="run every schedule with up to N preemptions (exhaustive)")
     p.add_argument("scenario")
@@ -217,9 +220,6 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_explore)
 
-    from mmfuzz.corpus.cli import add_replay_command, add_save_flag
-
-    add_save_flag(p)
     add_replay_command(sub)
     from mmfuzz.campaign.cli import add_campaign_command
 

@@ -39,11 +39,13 @@ def test_fault_vs_invalidate_v2620_maps_a_page_after_it_left_the_cache():
     # shrunk to A.4: one read fault against the O_DIRECT writer's invalidation
     assert sorted(r.actors) == ["O_DIRECT write", "read fault"]
     assert r.switches <= 4
-    # the fault looked the page up before it left the cache, and mapped it after
-    removed = step_index(r, "odirect", "invalidate_complete_page2: write_lock_irq")
-    looked_up = step_index(r, "fault", "find_get_page: read_lock_irq", last=True)
+    # A.4: the fault reads truncate_count after the invalidator's unmap bumped it, so the
+    # seqlock sees nothing; it sets its PTE after the page_mapped() check came out false
+    bumped = step_index(r, "odirect", "unmap_mapping_range: spin_lock")
+    sequence = step_index(r, "fault", "do_no_page: sequence = mapping->truncate_count", last=True)
+    checked = step_index(r, "odirect", "invalidate_inode_pages2_range: page_mapped(page)", last=True)
     mapped = step_index(r, "fault", "pte_offset_map_lock: spin_lock", last=True)
-    assert looked_up < removed < mapped
+    assert bumped < sequence and checked < mapped
     assert "page->mapping == NULL" in r.message
 
 

@@ -56,7 +56,8 @@ class Explorer:
         except Violation as v:
             return v, alternatives
 
-    def search(self, max_preemptions: int, stop_at_first: bool = True) -> ExploreResult:
+    def search(self, max_preemptions: int, stop_at_first: bool = True,
+               invariant: str | None = None) -> ExploreResult:
         start = time.perf_counter()
         best: Violation | None = None
         best_k = None
@@ -66,6 +67,8 @@ class Explorer:
                 if v is None:
                     complete = False
                     break
+                if invariant is not None and v.invariant != invariant:
+                    continue
                 if best is None or len(v.run.trace) < len(best.run.trace):
                     best, best_k = v, k
             if best is not None and stop_at_first or not complete:
@@ -91,6 +94,18 @@ class Explorer:
             for i in range(len(alts) - 1, last, -1):
                 for tid in alts[i]:
                     stack.append((preempt | {i: tid}, i))
+
+
+def shortest(violation: Violation, scenario, kernel_cls, versions, max_preemptions: int = 2,
+             max_runs: int = 5000) -> Violation:
+    """The race with the fewest preemptions among the found race's CPUs and parameters,
+    if one within the bound breaks the same invariant with fewer switches."""
+    run = violation.run
+    explorer = Explorer(scenario, kernel_cls, versions, run.population, run.params, max_runs)
+    found = explorer.search(max_preemptions, invariant=violation.invariant).found
+    if found is not None and (found.run.switches(), len(found.run.trace)) < (run.switches(), len(run.trace)):
+        return found
+    return violation
 
 
 def param_combinations(scenario, pinned: dict | None) -> list[dict]:

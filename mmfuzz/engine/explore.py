@@ -21,6 +21,7 @@ from hypothesis.errors import InvalidArgument
 
 from mmfuzz import profiles
 
+from .exhaustive import shortest
 from .minimize import minimize
 from .run import KEEP, Run
 from .scenario import get_scenario
@@ -185,7 +186,9 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         run_state_machine_as_test(Machine, settings=cfg)
     except Violation as v:
         if minimize_race:
-            v = minimize(v, scen, kernel_cls, versions)
+            # fewer CPUs first, then the fewest switches within two preemptions
+            v = minimize(shortest(minimize(v, scen, kernel_cls, versions), scen, kernel_cls, versions),
+                         scen, kernel_cls, versions)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
     result.executed_steps = counter["steps"]
