@@ -98,14 +98,17 @@ class Explorer:
 
 def shortest(violation: Violation, scenario, kernel_cls, versions, max_preemptions: int = 2,
              max_runs: int = 5000) -> Violation:
-    """The race with the fewest preemptions among the found race's CPUs and parameters,
-    if one within the bound breaks the same invariant with fewer switches."""
+    """The canonical form of a race: among the found race's CPUs and parameters, the
+    schedule with the fewest preemptions (then steps) breaking the same invariant.
+
+    It depends only on the population, parameters and invariant, not on how the race
+    was first found, so the same race found twice prints, and is saved, the same way.
+    The race itself is kept when the bound or the budget does not reach it.
+    """
     run = violation.run
     explorer = Explorer(scenario, kernel_cls, versions, run.population, run.params, max_runs)
     found = explorer.search(max_preemptions, invariant=violation.invariant).found
-    if found is not None and (found.run.switches(), len(found.run.trace)) < (run.switches(), len(run.trace)):
-        return found
-    return violation
+    return found if found is not None else violation
 
 
 def param_combinations(scenario, pinned: dict | None) -> list[dict]:

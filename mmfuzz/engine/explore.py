@@ -186,9 +186,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         run_state_machine_as_test(Machine, settings=cfg)
     except Violation as v:
         if minimize_race:
-            # fewer CPUs first, then the fewest switches within two preemptions
-            v = minimize(shortest(minimize(v, scen, kernel_cls, versions), scen, kernel_cls, versions),
-                         scen, kernel_cls, versions)
+            # the fewest CPUs first, then the canonical schedule for those CPUs
+            v = shortest(minimize(v, scen, kernel_cls, versions), scen, kernel_cls, versions)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
     result.executed_steps = counter["steps"]
