@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import warnings
 
 
 def run_shard(spec: dict) -> dict:
@@ -19,6 +20,9 @@ def run_shard(spec: dict) -> dict:
     from mmfuzz.engine.explore import fuzz
 
     profiles.register()
+    # Dask's own threads touch the global `random` module while a shard runs; Hypothesis
+    # takes that for the test using it and warns. Nothing here uses it.
+    warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
     out = {"key": spec["key"], "seed": spec["seed"], "examples": 0, "steps": 0, "seconds": 0.0,
            "entry": None, "error": None, "mmfuzz": __version__}
     start = time.perf_counter()

@@ -4,8 +4,9 @@ Hypothesis shrinks the choices that produced a schedule; it does not always find
 schedule with the fewest switches (merging two runs of one CPU means changing several
 choices at once). This pass works on the executed schedule itself, a sequence of task
 ids: it tries dropping a CPU, moving one run of a CPU next to its neighbouring run, and
-cutting the schedule short (the rest runs under the keep-current policy), and keeps
-any candidate that breaks the same invariant with a smaller (CPUs, switches, steps).
+cutting the schedule short (the rest runs under the keep-current policy), and moving a
+parameter towards its preferred value, and keeps any candidate that breaks the same
+invariant with a smaller (CPUs, parameter rank, switches, steps).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ def _flatten(runs) -> list[int]:
     return [t for t, n in runs for _ in range(n)]
 
 
-def _key(v: Violation) -> tuple:
-    run = v.run
-    return (len(run.population), run.switches(), len(run.trace))
+def _rank(params: dict, choices: dict) -> int:
+    """How far the parameters are from each list's first (preferred) value."""
+    return sum(values.index(params[n]) for n, values in choices.items() if params.get(n) in values)
 
 
 class Minimizer:
@@ -63,9 +64,13 @@ class Minimizer:
         tids = [s.tid for s in run.trace]
         pop, params = run.population, run.params
         # drop one CPU (the ids above it move down by one), possibly with another
-        # value of one parameter (a prefaulted mapping saves the CPU that faulted it)
+        # value of one parameter (a prefaulted mapping saves the CPU that faulted it);
+        # or only change a parameter, towards its preferred value
         variants = [params] + [params | {name: value} for name, values in self.choices.items()
                                for value in values if value != params.get(name)]
+        for ps in variants[1:]:
+            yield pop, ps, tids
+            yield pop, ps, []
         for ps in variants:
             for gone in range(len(pop)):
                 rest = [t - (t > gone) for t in tids if t != gone]
@@ -87,6 +92,10 @@ class Minimizer:
         for k in range(1, len(runs)):
             yield pop, params, _flatten(runs[:k])
 
+    def key(self, v: Violation) -> tuple:
+        run = v.run
+        return (len(run.population), _rank(run.params, self.choices), run.switches(), len(run.trace))
+
     def minimize(self, v: Violation) -> Violation:
         best = v
         improved = True
@@ -94,10 +103,30 @@ class Minimizer:
             improved = False
             for pop, params, tids in self.candidates(best):
                 found = self.attempt(pop, params, tids)
-                if found is not None and _key(found) < _key(best):
+                if found is not None and self.key(found) < self.key(best):
                     best, improved = found, True
                     break
+            else:
+                found = self.preferred_params(best)
+                if found is not None:
+                    best, improved = found, True
         return best
+
+    def preferred_params(self, v: Violation) -> Violation | None:
+        """The same race with a parameter nearer its preferred value, whose schedule
+        may need to differ: found by trying every schedule within two preemptions."""
+        from .exhaustive import Explorer
+
+        run = v.run
+        for name, values in self.choices.items():
+            for value in values[:values.index(run.params[name])] if run.params.get(name) in values else ():
+                explorer = Explorer(self.scenario, self.kernel_cls, self.versions, run.population,
+                                    run.params | {name: value}, max_runs=min(self.tries, 2000))
+                found = explorer.search(2, invariant=self.invariant).found
+                self.tries -= explorer.runs
+                if found is not None and self.key(found) < self.key(v):
+                    return found
+        return None
 
 
 def minimize(violation: Violation, scenario, kernel_cls, versions) -> Violation:
