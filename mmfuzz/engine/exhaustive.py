@@ -46,7 +46,7 @@ class Explorer:
         alternatives: list[list[int]] = []
         try:
             while True:
-                default = run._keep_or_next()
+                default = run.default_task()
                 if default is None:
                     return None, alternatives
                 runnable = [t.id for t in run.tasks if t.id != default and run.runnable(t)]

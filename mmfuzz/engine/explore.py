@@ -90,18 +90,14 @@ def prepare(scenario: str, kernel: str, overrides=None, options=None):
 def slot_map(present) -> list:
     """Task id for each slot; an absent actor's slot stands for the next present one,
     so no drawn choice is wasted (and a present actor's slot never changes meaning)."""
-    tids, tid = [], 0
-    for here in present:
-        tids.append(tid if here else None)
-        tid += bool(here)
-    n = tid
-    out = []
-    for i, t in enumerate(tids):
-        if t is None:
-            later = [x for x in tids[i:] + tids[:i] if x is not None]
-            t = later[0] if later else 0
-        out.append(t if n else 0)
-    return out
+    tid_of = {}
+    for slot, here in enumerate(present):
+        if here:
+            tid_of[slot] = len(tid_of)
+    if not tid_of:
+        return [0] * len(present)
+    order = sorted(tid_of)
+    return [tid_of[next((s for s in order if s >= slot), order[0])] for slot in range(len(present))]
 
 
 def param_strategies(scen, fixed: dict | None) -> dict:

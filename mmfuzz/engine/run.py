@@ -81,13 +81,14 @@ class Run:
     def pick(self, choice: int) -> int | None:
         """Task to run for a schedule choice, or None for a no-op."""
         if choice == KEEP:
-            return self._keep_or_next()
+            return self.default_task()
         tid = choice - 1
         if tid < len(self.tasks) and self.runnable(self.tasks[tid]):
             return tid
         return None
 
-    def _keep_or_next(self) -> int | None:
+    def default_task(self) -> int | None:
+        """The task the default schedule runs: the current one, else the lowest runnable."""
         if self.current < len(self.tasks) and self.runnable(self.tasks[self.current]):
             return self.current
         for task in self.tasks:
@@ -103,7 +104,7 @@ class Run:
     def finish(self) -> None:
         """Run every task to its end: keep the current one, else the lowest id."""
         while True:
-            tid = self._keep_or_next()
+            tid = self.default_task()
             if tid is None:
                 return
             self.step(tid)
