@@ -166,3 +166,19 @@ def test_sigterm_keeps_the_races_and_writes_the_report(tmp_path):
     assert all(isinstance(e, Entry) for _, e in scan([corpus]))
     assert {f"{n}.json" for n in data["new_entries"]} == set(os.listdir(corpus))
     assert (out / "report.md").exists() and (out / "junit.xml").exists()
+
+
+def test_a_campaign_starts_with_every_schedule_of_the_small_populations(tmp_path):
+    """Max's question breaks only with three CPUs at two preemptions: fuzzing meets it once in
+    thousands of examples, the first (exhaustive) shards of its row find it every time."""
+    maxq = Row("pagewalk", "v7.0-rc2", (("walk_page_range", "maxq-leaf-recheck"),), (), "racy")
+    c = Campaign([maxq], seconds=1, backend=SerialBackend(), corpus=tmp_path / "corpus",
+                 progress=Progress(1, quiet=True))
+    s = Summary(list(c.cells.values()), 1, corpus=str(tmp_path / "corpus"))
+    first = c.next_spec(60)
+    assert first["mode"] == "explore" and first["population"]["vfio_zap"] == 1
+    c.take(run_shard(first), s)
+    assert s.findings == 1 and s.new == 1
+    assert s.new_entries[0].invariant == "no-illegal-read"
+    later = [c.next_spec(60) for _ in range(2)]
+    assert [spec.get("mode", "fuzz") for spec in later] == ["explore", "fuzz"]

@@ -8,6 +8,8 @@ import pytest
 
 import toy  # noqa: F401  (registers the toy scenarios)
 from mmfuzz.corpus.expect import declared
+from mmfuzz.engine.scenario import SCENARIOS, get_scenario
+from mmfuzz.engine.versions import load_all
 from mmfuzz.engine.exhaustive import exhaust
 
 WALK = "walk_page_range"
@@ -56,24 +58,24 @@ def test_maxs_rfc_is_clean_without_a_zapper_and_racy_with_one():
     assert r.found and r.invariant == "no-illegal-read" and "vfio_zap" in r.population
 
 
-# Small populations that hold each family's race; every declared verdict is checked.
-POPULATION = {
-    "pagewalk": {"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (1, 1), "pte_walker": (1, 1)},
-    "fault-vs-invalidate": {"fault": (1, 1), "write": (0, 0), "cow": (0, 0), "odirect": (1, 1), "read": (0, 0)},
-    "fault-vs-truncate": {"fault": (0, 0), "write": (0, 0), "cow": (1, 1), "truncate": (1, 1), "read": (0, 0)},
-    "punch-vs-fault-around": {"punch": (1, 1), "fault": (1, 1)},
-    "punch-vs-fill": {"punch": (1, 1), "fault": (1, 1), "read": (0, 0), "fadvise": (0, 0), "reuse": (0, 0)},
-}
-ROWS = [row for name in POPULATION for row in declared(name)]
+load_all()
+ROWS = [row for name in sorted(SCENARIOS) if not name.startswith("toy-") for row in declared(name)]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.scenario}-{r.label}-{r.expect}" for r in ROWS])
 def test_declared_verdicts_hold_within_two_preemptions(row):
-    overrides, options = dict(row.overrides), dict(row.options)
-    r = exhaust(row.scenario, row.kernel, overrides=overrides, options=options,
-                counts=POPULATION[row.scenario], max_preemptions=2)
-    assert r.complete
+    """Each scenario's small populations (explore_with), every schedule within two
+    preemptions: a racy row breaks with one of them, a clean row with none."""
+    scen = get_scenario(row.scenario, dict(row.options))
+    assert scen.explore_with, f"{row.scenario} declares no populations to explore"
+    found = []
+    for population in scen.explore_with:
+        r = exhaust(row.scenario, row.kernel, overrides=dict(row.overrides), options=dict(row.options),
+                    counts=scen.exact_counts(population), max_preemptions=2)
+        assert r.complete
+        if r.found:
+            found.append(r)
     if row.expect == "racy":
-        assert r.found, f"{row.label}: no race within 2 preemptions"
+        assert found, f"{row.label}: no race within 2 preemptions"
     else:
-        assert not r.found, r.report
+        assert not found, found[0].report

@@ -18,9 +18,12 @@ import attrs
 
 from mmfuzz.corpus.schema import BadEntry, Entry, from_json
 from mmfuzz.corpus.store import save, signatures
+from mmfuzz.engine.scenario import get_scenario
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
 FIRST_CHUNK = 50  # examples of a target's first shard, before its speed is known
+EXPLORE_PREEMPTIONS = 2  # bound of the exhaustive shards: every known race needs 1-3
+EXPLORE_RUNS = 10_000  # schedules per exhaustive shard: a few seconds on one core
 
 
 @attrs.define
@@ -38,6 +41,7 @@ class Cell:
     known: list = attrs.Factory(list)  # names of entries that were already there
     invariants: set = attrs.Factory(set)
     errors: list = attrs.Factory(list)
+    explored: int = 0  # how many of the scenario's explore_with populations were run
 
     @property
     def found(self) -> bool:
@@ -88,13 +92,23 @@ class Campaign:
     def next_spec(self, remaining: float) -> dict:
         cell = min(self.cells.values(), key=lambda c: c.shards)
         cell.shards += 1
+        row = cell.row
+        populations = get_scenario(row.scenario, dict(row.options)).explore_with
+        if cell.explored < len(populations):
+            # first every schedule within the bound for each small population: races of
+            # three CPUs and three preemptions that fuzzing meets once in thousands
+            population = populations[cell.explored]
+            cell.explored += 1
+            return {"key": self.key(row), "mode": "explore", "scenario": row.scenario, "kernel": row.kernel,
+                    "overrides": dict(row.overrides), "options": dict(row.options),
+                    "population": dict(population), "preemptions": EXPLORE_PREEMPTIONS,
+                    "max_runs": EXPLORE_RUNS, "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
         elif cell.rate:
             n = int(cell.rate * min(SHARD_SECONDS, max(1.0, remaining)))
         else:
             n = FIRST_CHUNK
-        row = cell.row
         return {"key": self.key(row), "scenario": row.scenario, "kernel": row.kernel,
                 "overrides": dict(row.overrides), "options": dict(row.options),
                 "seed": self.seeds.randrange(2**32), "examples": max(10, n),
@@ -111,7 +125,7 @@ class Campaign:
                               f"{result['error'].splitlines()[0]}")
             return
         if result["entry"] is None:
-            if result["seconds"] > 0:
+            if result["seconds"] > 0 and result.get("mode", "fuzz") == "fuzz":  # sizes fuzz chunks
                 cell.rate = result["examples"] / result["seconds"]
             return
         try:

@@ -14,6 +14,16 @@ import traceback
 import warnings
 
 
+def _explore(spec: dict):
+    """Every schedule within the bound, for one small population of the scenario."""
+    from mmfuzz.engine.exhaustive import exhaust
+    from mmfuzz.engine.scenario import get_scenario
+
+    counts = get_scenario(spec["scenario"], spec["options"]).exact_counts(spec["population"])
+    return exhaust(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
+                   counts=counts, max_preemptions=spec["preemptions"], max_runs=spec["max_runs"])
+
+
 def run_shard(spec: dict) -> dict:
     from mmfuzz import __version__, profiles
     from mmfuzz.corpus.record import entry_from_result
@@ -23,7 +33,7 @@ def run_shard(spec: dict) -> dict:
     # Dask's own threads touch the global `random` module while a shard runs; Hypothesis
     # takes that for the test using it and warns. Nothing here uses it.
     warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
-    out = {"key": spec["key"], "seed": spec["seed"], "examples": 0, "steps": 0, "seconds": 0.0,
+    out = {"key": spec["key"], "mode": spec.get("mode", "fuzz"), "seed": spec["seed"], "examples": 0, "steps": 0, "seconds": 0.0,
            "entry": None, "error": None, "mmfuzz": __version__}
     start = time.perf_counter()
     try:
@@ -33,9 +43,12 @@ def run_shard(spec: dict) -> dict:
 
             # an accelerator shared by workers, never the record: the corpus is
             database = DirectoryBasedExampleDatabase(spec["database"])
-        r = fuzz(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
-                 seed=spec["seed"], max_examples=spec["examples"], profile=spec["profile"],
-                 database=database)
+        if spec.get("mode") == "explore":
+            r = _explore(spec)
+        else:
+            r = fuzz(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
+                     seed=spec["seed"], max_examples=spec["examples"], profile=spec["profile"],
+                     database=database)
         out["examples"] = r.examples
         out["steps"] = getattr(r, "executed_steps", 0)
         if r.found:

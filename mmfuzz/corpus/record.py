@@ -1,7 +1,7 @@
 """A found race -> a corpus entry that is known to replay.
 
-The schedule is re-executed with the engine's strict label replay and put through the
-engine's minimizer (a no-op when fuzz() already minimized it) before it becomes an
+The schedule is re-executed with the engine's strict label replay and put in the
+engine's canonical form (a no-op when fuzz() already did) before it becomes an
 entry: a race that does not replay on its own versions is never written, and one race
 has one canonical schedule, so one signature.
 """
@@ -12,7 +12,7 @@ import datetime
 
 import mmfuzz
 from mmfuzz.engine.explore import header_for, prepare
-from mmfuzz.engine.minimize import minimize
+from mmfuzz.engine.exhaustive import canonical
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.timeline import render_violation
 from mmfuzz.engine.violations import Violation
@@ -34,7 +34,7 @@ def entry_from_result(result, overrides: dict | None = None, *, seed: int | None
     if violation is None or violation.invariant != result.invariant:
         raise NotReproducible(f"{result.scenario} on {result.kernel}: the found schedule "
                               f"does not break {result.invariant} when replayed")
-    schedule = minimize(violation, scen, kernel_cls, versions).run.schedule_record()
+    schedule = canonical(violation, scen, kernel_cls, versions).run.schedule_record()
     # the strict replay a corpus test does, once more, on what is written
     violation = _replay(scen, kernel_cls, versions, schedule)
     if violation is None:

@@ -38,6 +38,7 @@ class Explorer:
         self.args = (scenario, kernel_cls, population, params, versions)
         self.max_runs = max_runs
         self.runs = 0
+        self.steps = 0  # atomic steps over all runs
 
     def execute(self, preempt: dict[int, int]):
         """Run one schedule. Returns (violation or None, alternatives per step index)."""
@@ -48,12 +49,14 @@ class Explorer:
             while True:
                 default = run.default_task()
                 if default is None:
+                    self.steps += len(run.trace)
                     return None, alternatives
                 runnable = [t.id for t in run.tasks if t.id != default and run.runnable(t)]
                 alternatives.append(runnable)
                 tid = preempt.get(len(alternatives) - 1, default)
                 run.step(tid)
         except Violation as v:
+            self.steps += len(run.trace)
             return v, alternatives
 
     def search(self, max_preemptions: int, stop_at_first: bool = True,
@@ -111,6 +114,14 @@ def shortest(violation: Violation, scenario, kernel_cls, versions, max_preemptio
     return found if found is not None else violation
 
 
+def canonical(violation: Violation, scenario, kernel_cls, versions) -> Violation:
+    """What a race is printed and saved as: the fewest CPUs and preferred parameters
+    (the minimizer), then the fewest-preemption schedule for them (shortest)."""
+    from .minimize import minimize
+
+    return shortest(minimize(violation, scenario, kernel_cls, versions), scenario, kernel_cls, versions)
+
+
 def param_combinations(scenario, pinned: dict | None) -> list[dict]:
     """Every combination of the scenario's list-valued parameters (pinned ones fixed)."""
     pinned = dict(pinned or {})
@@ -127,7 +138,7 @@ def param_combinations(scenario, pinned: dict | None) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
-__all__ = ["Explorer", "ExploreResult", "param_combinations"]
+__all__ = ["Explorer", "ExploreResult", "canonical", "exhaust", "param_combinations", "shortest"]
 
 
 def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
@@ -135,7 +146,6 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
     """Every schedule with up to `max_preemptions` preemptions, for the population of
     the largest actor counts and every combination of the parameters."""
     from .explore import FuzzResult, actor_bounds, fill_from_violation, header_for, prepare
-    from .minimize import minimize
 
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     population = [kind for kind, (_, hi) in actor_bounds(scen, counts).items() for _ in range(hi)]
@@ -148,6 +158,7 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
         explorer = Explorer(scen, kernel_cls, versions, population, ps, max_runs - result.examples)
         found = explorer.search(max_preemptions)
         result.examples += explorer.runs
+        result.executed_steps += explorer.steps
         result.complete &= found.complete
         if found.found is not None and (best is None or found.preemptions < best[1]
                                         or (found.preemptions == best[1]
@@ -157,7 +168,7 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
             break
     if best is not None:
         # fewest CPUs too: the search itself runs every actor of the population
-        fill_from_violation(result, minimize(best[0], scen, kernel_cls, versions),
+        fill_from_violation(result, canonical(best[0], scen, kernel_cls, versions),
                             header_for(scen, kernel, versions))
         result.bound = best[1]
     result.seconds = round(time.perf_counter() - start, 3)

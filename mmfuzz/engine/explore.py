@@ -21,8 +21,7 @@ from hypothesis.errors import InvalidArgument
 
 from mmfuzz import profiles
 
-from .exhaustive import shortest
-from .minimize import minimize
+from .exhaustive import canonical
 from .run import KEEP, Run
 from .scenario import get_scenario
 from .timeline import render_violation
@@ -182,8 +181,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         run_state_machine_as_test(Machine, settings=cfg)
     except Violation as v:
         if minimize_race:
-            # the fewest CPUs first, then the canonical schedule for those CPUs
-            v = shortest(minimize(v, scen, kernel_cls, versions), scen, kernel_cls, versions)
+            v = canonical(v, scen, kernel_cls, versions)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
     result.executed_steps = counter["steps"]

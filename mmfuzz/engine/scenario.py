@@ -43,6 +43,10 @@ class Scenario:
     # Each item: {"kernel": "v7.0", "options": {...}, "overrides": {...}}
     clean_on: tuple = ()
     racy_on: tuple = ()
+    # small populations ({kind: count}, unlisted kinds absent) whose every schedule
+    # within a few preemptions is cheap to run: the tests check each declared verdict
+    # with them exhaustively, and campaigns start with them
+    explore_with: tuple = ()
 
     def __init__(self, options: dict[str, str] | None = None):
         opts = dict(options or {})
@@ -59,6 +63,12 @@ class Scenario:
             if a.kind == kind:
                 return a
         raise UnknownName(f"scenario {self.name} has no actor {kind!r}; it has: {', '.join(a.kind for a in self.actors)}")
+
+    def exact_counts(self, population: dict) -> dict[str, tuple[int, int]]:
+        """{kind: n} as the (min, max) actor bounds fuzz() and exhaust() take."""
+        for kind in population:
+            self.actor(kind)
+        return {a.kind: (population.get(a.kind, 0),) * 2 for a in self.actors}
 
     # -- hooks for subclasses ---------------------------------------------------------
     def initial_state(self, kernel, params: dict):

@@ -263,6 +263,7 @@ class FaultVsInvalidate(FaultRaceScenario):
     paths = FaultRaceScenario.paths + ("generic_file_direct_IO", "invalidate_inode_pages2_range")
     racy_on = ({"kernel": "v2.6.20"},)
     clean_on = ({"kernel": "v2.6.23"},)
+    explore_with = ({"fault": 1, "odirect": 1}, {"write": 1, "odirect": 1})
     actors = _FAULT_ACTORS + (
         Actor("odirect", "O_DIRECT write", odirect_writer, min=1, max=1),
         Actor("read", "read()", reader, min=0, max=1),
@@ -279,6 +280,7 @@ class FaultVsTruncate(FaultRaceScenario):
     racy_on = ({"kernel": "v2.6.23", "overrides": {"vmtruncate": "rfc-jan2007",
                                                    "truncate_inode_pages_range": "rfc-jan2007"}},)
     clean_on = ({"kernel": "v2.6.20"}, {"kernel": "v2.6.23"})
+    explore_with = ({"cow": 1, "truncate": 1}, {"fault": 1, "truncate": 1})
     actors = _FAULT_ACTORS + (
         Actor("truncate", "truncate", truncater, min=1, max=1),
         Actor("read", "read()", reader, min=0, max=1),

@@ -242,6 +242,7 @@ class PunchVsFaultAround(PunchHoleBase):
     # without the re-unmap, XFS v5.9's MMAPLOCK around ->map_pages does not help: a second fault's
     # ->fault path sets its PTE in finish_fault(), after xfs_filemap_fault() dropped MMAPLOCK
     clean_on = ({"kernel": "v5.8"}, {"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v6.4"})
+    explore_with = ({"punch": 1, "fault": 1},)
 
 
 @scenario
@@ -264,3 +265,4 @@ class PunchVsFill(PunchHoleBase):
     racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}},)
     clean_on = ({"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v5.15", "options": {"fs": "generic"}},
                 {"kernel": "v6.4"})
+    explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
