@@ -204,11 +204,11 @@ class WalkPageRangeV612(KernelCode):
         return err
 
 
-@walk_page_range.version("9b25a6e3d243", since="v7.0", commit="9b25a6e3d243",
+@walk_page_range.version("9b25a6e3d243", since="v7.0", commit="3b89863c3fa4",
                          racy=None,
                          models="'mm/pagewalk: fix race between concurrent split and refault' "
-                                "(Max Boone, David Hildenbrand): 3b89863c3fa4 in v7.0-rc6, "
-                                "9b25a6e3d243 in v7.1-rc1, 138ada1337b4 in v6.12.84")
+                                "(Max Boone, David Hildenbrand): upstream 3b89863c3fa4 in v7.0-rc6, "
+                                "also as 9b25a6e3d243 in v7.1-rc1 (a duplicate id); 138ada1337b4 in v6.12.84")
 class WalkPageRangeFixed(WalkPageRangeV612):
     """walk_pmd_range() takes one snapshot of *pud and retries unless it is a table."""
 
