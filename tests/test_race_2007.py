@@ -8,7 +8,7 @@ from mmfuzz.engine.explore import fuzz, prepare
 from mmfuzz.kernel.mm.memory import DoNoPageV2620, do_no_page
 
 BUDGET = 500  # examples for a clean verdict
-FIND = 2000  # an upper bound for a racy one: the fuzzer stops at the first violation
+FIND = 5000  # an upper bound for a racy one: the fuzzer stops at the first violation
 
 MUTANT = "test-no-truncate-count-recheck"
 
