@@ -21,7 +21,6 @@ from mmfuzz.kernel.locking import (  # noqa: E402
     page_lock_name as _page_lock_name, trylock_page as _trylock_page26, unlock_page as _unlock_page26,
 )
 from mmfuzz.kernel.mm.memory import END_OF_2007_MODEL, NOPAGE_SIGBUS, VM_OPS as _VM_OPS  # noqa: E402
-from mmfuzz.kernel.retired import retire as _retire  # noqa: E402
 from mmfuzz.model.memory import Folio as _Folio  # noqa: E402
 
 EEXIST = "-EEXIST"
@@ -166,7 +165,7 @@ class FindGetPageV2620(_KernelCode26):
         return 0
 
 
-_retire(find_get_page, END_OF_2007_MODEL, "the lockless page cache (2.6.27) replaced the tree_lock rwlock")
+find_get_page.retire(END_OF_2007_MODEL, "the lockless page cache (2.6.27) replaced the tree_lock rwlock")
 
 
 class _GenericFileVmOps:
@@ -275,7 +274,7 @@ class FilemapNopageV2623(FilemapNopageV2620):
             return page
 
 
-_retire(filemap_nopage, END_OF_2007_MODEL, "filemap_nopage() gave way to filemap_fault()")
+filemap_nopage.retire(END_OF_2007_MODEL, "filemap_nopage() gave way to filemap_fault()")
 
 
 @do_generic_mapping_read.version("v2.6.20", since="v2.6.20",
@@ -328,7 +327,7 @@ class DoGenericMappingReadV2620(_KernelCode26):
             return data
 
 
-_retire(do_generic_mapping_read, END_OF_2007_MODEL, "renamed do_generic_file_read() in 2.6.24")
+do_generic_mapping_read.retire(END_OF_2007_MODEL, "renamed do_generic_file_read() in 2.6.24")
 
 
 @generic_file_direct_IO.version("v2.6.20", since="v2.6.20",
@@ -385,7 +384,7 @@ class GenericFileDirectIOV2620(_KernelCode26):
         t.note(f"disk pages {offset}..{offset + nr - 1} <- '{data}'")
 
 
-_retire(generic_file_direct_IO, END_OF_2007_MODEL, "not modelled after the 2007 race")
+generic_file_direct_IO.retire(END_OF_2007_MODEL, "not modelled after the 2007 race")
 
 
 # ---- 2020: filemap_fault, filemap_map_pages, read, readahead (race B) ---------------

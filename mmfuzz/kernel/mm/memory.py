@@ -328,7 +328,6 @@ from mmfuzz.engine.task import inline  # noqa: E402
 from mmfuzz.engine.violations import Bug  # noqa: E402
 from mmfuzz.kernel.locking import PageLocked, lock_page, mutex_lock, mutex_unlock, unlock_page  # noqa: E402,F811
 from mmfuzz.kernel.mm.pgtable_generic import pte_offset_map_lock, ptl_of_table  # noqa: E402
-from mmfuzz.kernel.retired import retire  # noqa: E402
 from mmfuzz.model.pgtable import mk_leaf, pte_none  # noqa: E402,F811
 
 # include/linux/mm.h (2.6.x)
@@ -493,7 +492,7 @@ class DoNoPageV2623(DoNoPageV2620):
         return VM_FAULT_MINOR
 
 
-retire(do_no_page, END_OF_2007_MODEL, "->nopage gave way to ->fault (__do_fault) in 2.6.23-2.6.26")
+do_no_page.retire(END_OF_2007_MODEL, "->nopage gave way to ->fault (__do_fault) in 2.6.23-2.6.26")
 
 
 @unmap_mapping_range.version("v2.6.20", since="v2.6.16",
@@ -609,4 +608,4 @@ class VmtruncateRfcJan2007(VmtruncateV2620):
         yield
 
 
-retire(vmtruncate, END_OF_2007_MODEL, "not modelled after the 2007 race")
+vmtruncate.retire(END_OF_2007_MODEL, "not modelled after the 2007 race")

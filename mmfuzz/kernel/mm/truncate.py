@@ -20,7 +20,6 @@ from mmfuzz.kernel.locking import (  # noqa: E402
 )
 from mmfuzz.kernel.mm.filemap import EIO as _EIO, rw_unlock_irq as _rw_unlock_irq, write_lock_irq as _write_lock_irq  # noqa: E402
 from mmfuzz.kernel.mm.memory import END_OF_2007_MODEL as _END_2007  # noqa: E402
-from mmfuzz.kernel.retired import retire as _retire  # noqa: E402
 
 _TO_EOF = 1 << 40  # lend == -1
 
@@ -242,7 +241,7 @@ class InvalidateInodePages2RangeV2623(InvalidateInodePages2RangeV2620):
         return 0
 
 
-_retire(invalidate_inode_pages2_range, _END_2007, "not modelled after the 2007 race")
+invalidate_inode_pages2_range.retire(_END_2007, "not modelled after the 2007 race")
 
 
 # ---- 2020: v5.9 with truncate_cleanup_page(), and without its re-unmap (race B) ------
