@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import attrs
 import pytest
+from schemas import validate
 
 from mmfuzz.campaign import report
 from mmfuzz.campaign.backend import SerialBackend
@@ -93,7 +98,7 @@ def test_a_race_found_twice_is_one_entry(found, tmp_path):
 
 def test_reports(found, tmp_path):
     s = campaign(tmp_path, found)
-    md, js, xml = report.write(s, tmp_path / "out")
+    md, page, js, xml = report.write(s, tmp_path / "out")
     text = md.read_text()
     assert "| scenario | v7.0-rc2 +walk_page_range=rfc-skip-special | v7.0 |" in text
     assert "| pagewalk | race ✓ | clean ✓ |" in text
@@ -182,3 +187,123 @@ def test_a_campaign_starts_with_every_schedule_of_the_small_populations(tmp_path
     assert s.new_entries[0].invariant == "no-illegal-read"
     later = [c.next_spec(60) for _ in range(2)]
     assert [spec.get("mode", "fuzz") for spec in later] == ["explore", "fuzz"]
+
+
+def night(tmp_path, results, rows=(SKIP_SPECIAL, FIXED), date=None):
+    """One campaign's shards taken and its report written over the previous night's."""
+    c = Campaign(list(rows), seconds=1, backend=SerialBackend(), corpus=tmp_path / "corpus",
+                 progress=Progress(1, quiet=True))
+    s = Summary(list(c.cells.values()), 1, corpus=str(tmp_path / "corpus"))
+    for r in results:
+        c.take(r, s)
+    if date is not None:
+        s.started = date
+    report.add_history(s, tmp_path / "out" / "report.json")
+    report.write(s, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    validate("campaign", data)
+    return {(r["name"], r["status"]) for r in data["races"]}, data
+
+
+def test_races_across_nights_new_still_present_fixed_regressed(found, tmp_path):
+    race = found[0]["entry"]["name"]
+    clean_shard = found[0] | {"entry": None, "examples": 100}  # the racy target ran and found nothing
+    assert night(tmp_path, found[:1], date=86400)[0] == {(race, "new")}
+    assert night(tmp_path, found[1:2], date=2 * 86400)[0] == {(race, "still present")}
+    assert night(tmp_path, [clean_shard], date=3 * 86400)[0] == {(race, "fixed")}
+    # a night that does not run its target leaves it as it was
+    assert night(tmp_path, found[2:], rows=[FIXED], date=4 * 86400)[0] == {(race, "not checked")}
+    statuses, data = night(tmp_path, found[:1], date=5 * 86400)
+    assert statuses == {(race, "regressed")}
+    r = data["races"][0]
+    assert (r["first_seen"], r["last_seen"], r["nights_seen"]) == ("1970-01-02T00:00:00Z", "1970-01-06T00:00:00Z", 3)
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert f"| {race} | pagewalk on v7.0-rc2 +walk_page_range=rfc-skip-special | regressed |" in md
+
+
+def test_a_known_race_on_a_clean_kernel_fails_junit_with_its_timeline(found, tmp_path):
+    wrongly_clean = attrs.evolve(SKIP_SPECIAL, expect="clean")
+    night(tmp_path, found[:1], rows=[wrongly_clean])  # the first night saves it: known from now on
+    _, data = night(tmp_path, found[1:2], rows=[wrongly_clean])
+    assert data["new"] == 0 and data["cells"][0]["known"] == [found[1]["entry"]["name"]]
+    failure = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testcase/failure")
+    assert failure is not None and "declared clean" in failure.get("message")
+    assert f"{found[1]['entry']['name']} (known)" in failure.text
+    assert "BROKEN  walk-completeness" in failure.text and "CPU0 " in failure.text
+    assert "replay: mmfuzz replay " in failure.text
+
+
+def test_the_html_report_has_the_matrix_in_release_order_and_every_race(found, tmp_path):
+    wrongly_clean = attrs.evolve(FIXED, kernel="v7.0-rc2", overrides=SKIP_SPECIAL.overrides, expect="clean")
+    old = Row("pagewalk", "v6.12", (), (), "racy")
+    shard = found[0] | {"key": Campaign.key(wrongly_clean)}
+    night(tmp_path, [shard, found[2] | {"key": Campaign.key(old)}], rows=[FIXED, old, wrongly_clean])
+    page = (tmp_path / "out" / "report.html").read_text()
+    # kernels in release order, whatever order the targets came in
+    heads = re.findall(r"<th>(v[^<]*)</th>", page.split('class="matrix"')[1].split("</tr>")[0])
+    assert heads == ["v6.12", "v7.0-rc2 +walk_page_range=rfc-skip-special", "v7.0"]
+    assert 'class="bad"' in page and "RACE, expected clean ✗" in page
+    name = found[0]["entry"]["name"]
+    assert f'<section class="race" id="{name}">' in page
+    timeline = page.split(f'id="{name}"')[1]
+    assert '<table class="timeline"><tr><th>CPU0 ' in timeline and "BROKEN  walk-completeness" in timeline
+    assert page.count("<svg") == 2 and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_campaign_json_and_a_process_pool(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MMFUZZ_RACES", "toy")  # the workers load the toy scenarios too
+    argv = ["campaign", "--time", "2s", "--jobs", "2", "--chunk", "50", "--quiet", "--json",
+            "--scenarios", "toy-lost-update", "--kernels", "v7.0", "v6.12", "--with", "toy_counter=atomic",
+            "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    validate("campaign", data)
+    assert data == json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["backend"] == "process pool, 2 workers" and data["errors"] == 0
+    assert all(c["shards"] >= 1 and c["distinct_states"] > 0 for c in data["cells"])
+    assert data["samples"] and data["samples"][-1]["examples"] == data["examples"]
+
+
+def test_a_timeline_is_drawn_one_column_per_cpu():
+    from mmfuzz.campaign.html import timeline_table
+
+    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-480f0bde005c41eb.json").read_text())
+    table = timeline_table(entry["timeline"])
+    assert "<tr><th>CPU0 numa_maps reader</th><th>CPU1 VFIO DMA-map fault</th></tr>" in table
+    rows = re.findall(r'<tr class="step">(.*?)</tr>', table, re.S)
+    # one row per run of one CPU: reader, faulter, reader again
+    assert [[bool(td) for td in re.findall(r"<td>(.*?)</td>", r, re.S)] for r in rows] == [
+        [True, False], [False, True], [True, False]]
+    assert rows[1].startswith("<td></td><td>vaddr_get_pfns: down_read(mmap_lock)")
+    assert "<pre>BROKEN  no-illegal-read" in table
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser: Debian's chromium is not installed "
+                                              "(apt-get install -y chromium; .ci/run installs it)")
+def test_the_html_report_renders_every_race_in_headless_chromium(found, tmp_path):
+    other = Row("pagewalk", "v7.0-rc2", (("walk_page_range", "maxq-leaf-recheck"),), (), "racy")
+    # the three-CPU race of Max's question, as a shard would send it: a second race, three columns
+    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-97adc022c531f126.json").read_text())
+    maxq = found[2] | {"entry": entry}
+    night(tmp_path, [found[0], maxq | {"key": Campaign.key(other)}, found[2]], rows=[SKIP_SPECIAL, FIXED, other])
+    page = tmp_path / "out" / "report.html"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    names = [found[0]["entry"]["name"], maxq["entry"]["name"]]
+    sections = re.findall(r'<section class="race" id="([^"]+)">(.*?)</section>', dom, re.S)
+    assert [n for n, _ in sections] == names, dom[:2000]
+    columns = [len(re.findall(r"<th>CPU\d", body)) for _, body in sections]
+    assert columns == [1, 3]
+    assert dom.count("<svg") == 2 and dom.count("<polyline") == 2
+    shot = tmp_path / "page.png"
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri()],
+                   capture_output=True, timeout=120)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1200, 2400)
+    assert len(png) > 20_000, "an empty page"

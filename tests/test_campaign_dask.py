@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mmfuzz.corpus.schema import Entry
-from mmfuzz.corpus.store import scan
+pytest.importorskip("distributed", reason="the Dask extra is not installed (pip install -e '.[dask]')")
+
+from mmfuzz.corpus.schema import Entry  # noqa: E402
+from mmfuzz.corpus.store import scan  # noqa: E402
 
 DASK = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
 

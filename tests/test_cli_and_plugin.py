@@ -82,3 +82,25 @@ def test_pytest_kernel_mode_rejects_an_unknown_kernel():
                         "-p", "no:xdist", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 4
     assert "unknown kernel 'v9.9'" in p.stdout + p.stderr
+
+
+def test_version_exit_codes_in_help_and_completion(capsys):
+    from mmfuzz import __version__
+    from mmfuzz.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out == f"mmfuzz {__version__}\n"
+    for command in ([], ["fuzz"], ["campaign"], ["replay"]):
+        with pytest.raises(SystemExit) as e:
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        assert e.value.code == 0 and "exit status:" in out and "2  bad input" in out and "3  the check" in out
+    with pytest.raises(SystemExit):
+        main(["fuzz", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "find the same race" in out and "docs/schemas/result.schema.json" in out
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert "--max-examples" in script and "campaign" in script
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0

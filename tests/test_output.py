@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from schemas import validate
 
 from mmfuzz.cli import main
 
@@ -81,6 +82,7 @@ def test_bisect_finds_the_fix_and_the_path_it_changed(capsys):
     code, out, _ = run(capsys, "bisect", "pagewalk", "--good", "v7.0", "--bad", "v6.12", "--json",
                        "--actors", "numa_maps=1,vfio_fault=1,vfio_zap=1,pte_walker=0")
     result = json.loads(out)
+    validate("bisect", result)
     assert code == 0 and result["kind"] == "fix" and result["first"] == "v7.0"
     assert result["previous"] == "v7.0-rc2" and "walk_page_range" in result["changed"]
 

@@ -1,10 +1,15 @@
-"""The campaign's report, in three forms, written to --out DIR.
+"""The campaign's report, in four forms, written to --out DIR.
 
-- report.md: for people: the verdict matrix (scenario x kernel) and every new race's
-  timeline.
-- report.json: for tools: every cell's counts and the new entries' names.
+- report.md: for people: the verdict matrix (scenario x kernel), the races across
+  nights, every new race's timeline and that of every race on a kernel declared clean.
+- report.html: the same as one offline page, timelines drawn per CPU, progress plotted
+  (html.py).
+- report.json: for tools (docs/schemas/campaign.schema.json; `campaign --json` prints
+  it): every cell's counts, the new entries' names, every race across nights with its
+  status (history.py: the next night reads it back), progress samples.
 - junit.xml: for CI: one test case per cell; a finding where the scenario declares the
-  kernel clean is a failure, a declared race not found within the budget is skipped.
+  kernel clean is a failure carrying each race's timeline, a declared race not found
+  within the budget is skipped.
 Each file is written to a temporary name and renamed: an interrupted write never
 leaves half a report.
 """
@@ -19,30 +24,10 @@ from pathlib import Path
 
 from mmfuzz import __version__
 
+from . import history
+from .html import page
+from .labels import headline, kernel_label, mark, race_text, scenario_label, verdict
 from .progress import clock
-
-
-def verdict(cell) -> str:
-    if cell.found:
-        return "RACE, expected clean" if cell.row.expect == "clean" else "race"
-    if cell.errors and not cell.examples:
-        return "error"
-    return "not found" if cell.row.expect == "racy" else "clean"
-
-
-def mark(cell) -> str:
-    v = verdict(cell)
-    ok = {"racy": cell.found, "clean": not cell.found}.get(cell.row.expect)
-    sign = "" if ok is None else (" ✓" if ok else " ✗")
-    return f"{v}{sign}"
-
-
-def scenario_label(row) -> str:
-    return row.scenario + "".join(f" --{k} {v}" for k, v in row.options)
-
-
-def kernel_label(row) -> str:
-    return row.kernel + "".join(f" +{p}={v}" for p, v in row.overrides)
 
 
 def markdown(s) -> str:
@@ -51,9 +36,7 @@ def markdown(s) -> str:
     at = {(scenario_label(c.row), kernel_label(c.row)): c for c in s.cells}
     out = [f"# mmfuzz campaign: {clock(s.elapsed)} of {clock(s.budget)}"
            + (f" ({s.interrupted})" if s.interrupted else ""), "",
-           f"{s.examples:,} examples, {s.steps:,} steps, {s.findings} findings: "
-           f"{s.new} new races written to `{s.corpus}`, {s.duplicates} already known. "
-           f"{s.errors} shard errors. Ran on {s.backend}; mmfuzz {__version__}.", "",
+           headline(s), "", *([f"Note: {s.note}", ""] if s.note else []),
            "## Verdicts", "",
            "✓ as declared by the scenario (racy_on / clean_on), ✗ not as declared, no mark: nothing declared.", "",
            "| scenario | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -65,11 +48,20 @@ def markdown(s) -> str:
         out.append(f"| {scenario_label(c.row)} | {kernel_label(c.row)} | {c.row.expect or '-'} | {mark(c)} | "
                    f"{c.shards} | {c.examples:,} | {c.findings} | {', '.join(c.new) or '-'} | "
                    f"{', '.join(c.known) or '-'} |")
+    out += ["", "## Races across nights", ""]
+    if s.races:
+        out += ["| race | target | status | first seen | last seen | nights seen |", "|---|---|---|---|---|---|"]
+        out += [f"| {r['name']} | {r['target']} | {r['status']} | {r['first_seen']} | {r['last_seen']} | "
+                f"{r['nights_seen']} |" for r in s.races]
+    else:
+        out.append("No race seen yet.")
     out += ["", "## New races", ""]
     if not s.new_entries:
         out.append("None: every race found was already in the corpus.")
-    for e in s.new_entries:
-        out += [f"### {e.name}", "", f"`{e.scenario}` on {e.kernel}"
+    known_on_clean = [e for c in s.unexpected for n, e in c.races.items() if n not in c.new]
+    for e in s.new_entries + known_on_clean:
+        out += [f"### {e.name}" + ("" if e in s.new_entries else " (known, on a kernel declared clean)"), "",
+                f"`{e.scenario}` on {e.kernel}"
                 + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
                 + f": {e.invariant}", "", "```", *e.timeline, "```", "",
                 f"Replay: `mmfuzz replay {Path(s.corpus) / (e.name + '.json')}`", ""]
@@ -83,6 +75,7 @@ def markdown(s) -> str:
 
 def as_json(s) -> dict:
     return {
+        "schema": "mmfuzz-campaign/1", "started": _date(s.started),
         "mmfuzz_version": __version__, "backend": s.backend, "corpus": s.corpus,
         "budget_seconds": s.budget, "elapsed_seconds": round(s.elapsed, 1), "interrupted": s.interrupted,
         "examples": s.examples, "steps": s.steps, "findings": s.findings, "new": s.new,
@@ -92,10 +85,21 @@ def as_json(s) -> dict:
                    "overrides": dict(c.row.overrides), "expect": c.row.expect, "verdict": verdict(c),
                    "shards": c.shards, "examples": c.examples, "steps": c.steps,
                    "seconds": round(c.seconds, 2), "findings": c.findings, "new": c.new,
-                   "known": c.known, "invariants": sorted(c.invariants), "errors": len(c.errors)}
+                   "known": c.known, "invariants": sorted(c.invariants), "errors": len(c.errors),
+                   "distinct_states": len(c.states)}
                   for c in s.cells],
         "new_entries": [e.name for e in s.new_entries],
+        "distinct_states": s.states,
+        "races": s.races,
+        "samples": [{"seconds": t, "examples": n, "distinct_states": k} for t, n, k in s.samples],
+        "note": s.note,
     }
+
+
+def _date(timestamp: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def junit(s) -> str:
@@ -109,7 +113,8 @@ def junit(s) -> str:
                              name=kernel_label(c.row), time=f"{c.seconds:.1f}")
         if c.row.expect == "clean" and c.found:
             ET.SubElement(case, "failure", message=f"declared clean, broke {', '.join(sorted(c.invariants))}").text = (
-                "new: " + ", ".join(c.new) + "\nknown: " + ", ".join(c.known))
+                "new: " + (", ".join(c.new) or "-") + "\nknown: " + (", ".join(c.known) or "-") + "\n\n"
+                + "\n\n".join(race_text(s, c, e) for e in c.races.values()))
         elif c.errors and not c.examples:
             ET.SubElement(case, "error", message=c.errors[0].splitlines()[0]).text = c.errors[0]
         elif c.row.expect == "racy" and not c.found:
@@ -125,11 +130,18 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def add_history(summary, previous) -> None:
+    """Tonight's status of every race, from the previous report.json at `previous`."""
+    races, summary.note = history.load_previous(previous)
+    summary.races = history.update(races, summary, _date(summary.started))
+
+
 def write(summary, out) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "report.md", out / "report.json", out / "junit.xml"]
+    paths = [out / "report.md", out / "report.html", out / "report.json", out / "junit.xml"]
     _write(paths[0], markdown(summary))
-    _write(paths[1], json.dumps(as_json(summary), indent=2) + "\n")
-    _write(paths[2], '<?xml version="1.0" encoding="utf-8"?>\n' + junit(summary))
+    _write(paths[1], page(summary))
+    _write(paths[2], json.dumps(as_json(summary), indent=2) + "\n")
+    _write(paths[3], '<?xml version="1.0" encoding="utf-8"?>\n' + junit(summary))
     return paths

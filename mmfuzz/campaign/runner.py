@@ -42,6 +42,8 @@ class Cell:
     invariants: set = attrs.Factory(set)
     errors: list = attrs.Factory(list)
     explored: int = 0  # how many of the scenario's explore_with populations were run
+    races: dict = attrs.Factory(dict)  # entry name -> Entry, for every race found (new or known)
+    states: set = attrs.Factory(set)  # ids of the distinct end states its shards reached
 
     @property
     def found(self) -> bool:
@@ -60,6 +62,9 @@ class Summary:
     interrupted: str = ""  # why it stopped early, if it did
     corpus_before: int = 0
     new_entries: list = attrs.Factory(list)  # Entry objects written by this campaign
+    samples: list = attrs.Factory(list)  # (seconds, examples, distinct end states) as shards came back
+    races: list = attrs.Factory(list)  # every race across nights, with tonight's status (history.py)
+    note: str = ""  # why the previous report could not be used, if so
 
     examples = property(lambda s: sum(c.examples for c in s.cells))
     steps = property(lambda s: sum(c.steps for c in s.cells))
@@ -67,6 +72,7 @@ class Summary:
     new = property(lambda s: len(s.new_entries))
     duplicates = property(lambda s: s.findings - s.new)
     errors = property(lambda s: sum(len(c.errors) for c in s.cells))
+    states = property(lambda s: sum(len(c.states) for c in s.cells))
 
     @property
     def unexpected(self) -> list:
@@ -119,6 +125,8 @@ class Campaign:
         cell.examples += result["examples"]
         cell.steps += result["steps"]
         cell.seconds += result["seconds"]
+        cell.states.update(result.get("states", ()))
+        summary.samples.append((round(time.time() - summary.started, 2), summary.examples, summary.states))
         if result["error"]:
             cell.errors.append(result["error"])
             self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "
@@ -135,6 +143,7 @@ class Campaign:
             return
         cell.findings += 1
         cell.invariants.add(entry.invariant)
+        cell.races.setdefault(entry.name, entry)
         path, created = save(entry, self.corpus)
         if created:
             cell.new.append(entry.name)

@@ -14,13 +14,14 @@ import traceback
 import warnings
 
 
-def _explore(spec: dict):
+def _explore(spec: dict, states: set):
     """Every schedule within the bound, for one small population of the scenario."""
     from mmfuzz.api import exhaust, get_scenario
 
     counts = get_scenario(spec["scenario"], spec["options"]).exact_counts(spec["population"])
     return exhaust(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
-                   counts=counts, max_preemptions=spec["preemptions"], max_runs=spec["max_runs"])
+                   counts=counts, max_preemptions=spec["preemptions"], max_runs=spec["max_runs"],
+                   states=states)
 
 
 def run_shard(spec: dict) -> dict:
@@ -36,6 +37,7 @@ def run_shard(spec: dict) -> dict:
     out = {"key": spec["key"], "mode": spec.get("mode", "fuzz"), "seed": spec["seed"], "examples": 0, "steps": 0, "seconds": 0.0,
            "entry": None, "error": None, "mmfuzz": __version__}
     start = time.perf_counter()
+    states: set = set()  # end states reached: the campaign's coverage over time
     try:
         database = None
         if spec.get("database"):
@@ -44,11 +46,11 @@ def run_shard(spec: dict) -> dict:
             # an accelerator shared by workers, never the record: the corpus is
             database = DirectoryBasedExampleDatabase(spec["database"])
         if spec.get("mode") == "explore":
-            r = _explore(spec)
+            r = _explore(spec, states)
         else:
             r = fuzz(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
                      seed=spec["seed"], max_examples=spec["examples"], profile=spec["profile"],
-                     database=database)
+                     database=database, states=states)
         out["examples"] = r.examples
         out["steps"] = getattr(r, "executed_steps", 0)
         if r.found:
@@ -56,5 +58,6 @@ def run_shard(spec: dict) -> dict:
             out["entry"] = entry.to_json()
     except Exception as e:  # noqa: BLE001  (reported in the campaign's report)
         out["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
+    out["states"] = sorted(states)
     out["seconds"] = round(time.perf_counter() - start, 3)
     return out

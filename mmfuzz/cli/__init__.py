@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import sys
 
-from . import bisect, campaign, diff, explore, fuzz, list as list_cmd, replay
+from mmfuzz import __version__
+
+from . import bisect, campaign, completion, diff, explore, fuzz, list as list_cmd, replay
 from .args import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (list_cmd, fuzz, explore, replay, campaign, diff, bisect)
+COMMANDS = (list_cmd, fuzz, explore, replay, campaign, diff, bisect, completion)
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="mmfuzz", description="Find races in Linux MM code paths.")
+    parser.add_argument("--version", action="version", version=f"mmfuzz {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
         command.add_command(sub)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -51,11 +52,19 @@ def add_command(sub) -> None:
     p.add_argument("--corpus", default=DEFAULT_CORPUS, metavar="DIR", help="the corpus new races go to")
     p.add_argument("--profile", default="nightly", help="Hypothesis settings profile (default nightly)")
     p.add_argument("--chunk", type=positive, metavar="N", help="examples per shard (default: ~5 s worth)")
-    p.add_argument("--seed", type=positive, help="seed of the shard seeds, for a repeatable plan")
+    p.add_argument("--seed", type=positive, metavar="N",
+                   help="the seed the shards' seeds are drawn from: the same plan of shards again "
+                        "(default: random)")
     p.add_argument("--database", metavar="DIR",
                    help="a Hypothesis example database shared by the workers (an accelerator only)")
     p.add_argument("--grace", type=duration, default=60.0, metavar="DURATION",
                    help="how long to wait for running shards after the time is up (default 60s)")
+    p.add_argument("--history", metavar="REPORT.json",
+                   help="the previous night's report.json, for races across nights "
+                        "(default: report.json in --out, before it is replaced)")
+    p.add_argument("--json", action="store_true",
+                   help="print report.json's object on stdout instead of the summary lines "
+                        "(docs/schemas/campaign.schema.json)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     add_races_flag(p)
     p.set_defaults(handler=run_campaign)
@@ -63,7 +72,7 @@ def add_command(sub) -> None:
 
 def run_campaign(args) -> int:
     from mmfuzz.campaign import report
-    from mmfuzz.campaign.backend import DaskBackend, SerialBackend
+    from mmfuzz.campaign.backend import DaskBackend, PoolBackend, SerialBackend
     from mmfuzz.campaign.plan import plan
     from mmfuzz.campaign.progress import Progress
     from mmfuzz.campaign.runner import Campaign
@@ -71,13 +80,15 @@ def run_campaign(args) -> int:
     rows = plan(args.scenarios, args.kernels, parse_overrides(args.overrides))
     if not rows:
         raise UsageError("nothing to run: no selected scenario runs on the selected kernels")
+    if args.history and not os.path.isfile(args.history):
+        raise UsageError(f"--history {args.history}: no such file")
     for folder in (args.out, args.corpus):
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise UsageError(f"{folder} exists and is not a folder")
     progress = Progress(args.time, quiet=args.quiet)
     try:
-        backend = (DaskBackend(args.jobs, args.scheduler) if args.scheduler or args.jobs > 1
-                   else SerialBackend())
+        backend = (DaskBackend(args.scheduler) if args.scheduler
+                   else PoolBackend(args.jobs) if args.jobs > 1 else SerialBackend())
     except KeyboardInterrupt:
         raise
     progress.say(f"mmfuzz campaign: {len(rows)} targets for {args.time:.0f}s on {backend.describe()}; "
@@ -88,16 +99,27 @@ def run_campaign(args) -> int:
                            database=args.database, grace=args.grace).run()
     finally:
         backend.close()
+    report.add_history(summary, args.history or os.path.join(args.out, "report.json"))
     try:
         paths = report.write(summary, args.out)
     except OSError as e:
         raise UsageError(f"cannot write the report to {args.out}: {e.strerror or e}") from None
+    if args.json:
+        print(json.dumps(report.as_json(summary), indent=2))
+    else:
+        print_summary(summary, args, paths)
+    if summary.unexpected:
+        return EXIT_FOUND
+    return 130 if summary.interrupted == "interrupted" else EXIT_CLEAN
+
+
+def print_summary(summary, args, paths) -> None:
     print(f"{summary.examples:,} examples, {summary.findings} findings: {summary.new} new, "
           f"{summary.duplicates} already in {args.corpus}"
           + (f"; {summary.interrupted}" if summary.interrupted else ""))
     for c in summary.unexpected:
         print(f"FAIL {c.row.scenario} on {c.row.label}: declared clean, broke {', '.join(sorted(c.invariants))}")
+    changed = [r for r in summary.races if r["status"] in ("new", "regressed", "fixed")]
+    for r in changed:
+        print(f"{r['status'].upper():<9} {r['name']} on {r['target']} (first seen {r['first_seen']})")
     print("report: " + ", ".join(map(str, paths)))
-    if summary.unexpected:
-        return EXIT_FOUND
-    return 130 if summary.interrupted == "interrupted" else EXIT_CLEAN

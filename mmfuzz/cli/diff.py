@@ -19,7 +19,8 @@ def add_verdict_flags(p) -> None:
     p.add_argument("--preemptions", type=positive, default=2,
                    help="the explorer's bound on each kernel (default 2)")
     p.add_argument("--max-runs", type=positive, default=200_000, help="schedules per population at most")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help=f"print one JSON object instead of text (docs/schemas/{p.prog.split()[-1]}.schema.json)")
     add_races_flag(p)
 
 

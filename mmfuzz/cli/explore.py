@@ -19,7 +19,8 @@ def add_command(sub) -> None:
     p.add_argument("--actors", metavar="KIND=N,...", help="the population (default: one of each kind)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (default: every combination)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of text (docs/schemas/result.schema.json)")
     add_output_flags(p)
     add_races_flag(p)
     p.set_defaults(handler=run_explore)

@@ -14,13 +14,16 @@ def add_command(sub) -> None:
     p = sub.add_parser("fuzz", help="fuzz one scenario against one kernel")
     p.add_argument("scenario")
     add_run_selection(p)
-    p.add_argument("--seed", type=positive)
+    p.add_argument("--seed", type=positive, metavar="N",
+                   help="Hypothesis's seed: the same seed, kernel and --max-examples run the same "
+                        "examples and find the same race (default: a fresh random seed)")
     p.add_argument("--max-examples", type=positive)
     p.add_argument("--profile", help="Hypothesis settings profile (ci, nightly)")
     p.add_argument("--actors", metavar="KIND=N|MIN-MAX,...", help="how many of each actor")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (JSON value: pud, true, 3)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of text (docs/schemas/result.schema.json)")
     add_output_flags(p)
     add_save_flag(p)
     add_races_flag(p)

@@ -9,7 +9,8 @@ from .args import EXIT_CLEAN
 
 def add_command(sub) -> None:
     p = sub.add_parser("list", help="scenarios, code paths with their versions, named kernels")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of text (docs/schemas/list.schema.json)")
     p.set_defaults(handler=run_list)
 
 

@@ -20,7 +20,8 @@ def add_command(sub) -> None:
         if action.dest == "kernel":
             action.required = False
             action.help = "replay on this named kernel instead of the recorded versions"
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of text (docs/schemas/replay.schema.json)")
     add_output_flags(p)
     add_races_flag(p)
     p.set_defaults(handler=run_replay)

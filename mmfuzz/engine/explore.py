@@ -16,9 +16,10 @@ from .target import actor_bounds, param_combinations, prepare
 
 
 def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
-            max_preemptions: int = 2, max_runs: int = 200_000):
+            max_preemptions: int = 2, max_runs: int = 200_000, states: set | None = None):
     """Every schedule with up to `max_preemptions` preemptions, for the population of
-    the largest actor counts and every combination of the parameters."""
+    the largest actor counts and every combination of the parameters. states: a set
+    to add each schedule's end state id to."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     population = [kind for kind, (_, hi) in actor_bounds(scen, counts).items() for _ in range(hi)]
     result = FuzzResult(scen.name, kernel, dict(scen.opts),
@@ -27,7 +28,8 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
     start = time.perf_counter()
     best = None
     for ps in param_combinations(scen, params):
-        explorer = Explorer(scen, kernel_cls, versions, population, ps, max_runs - result.examples)
+        explorer = Explorer(scen, kernel_cls, versions, population, ps, max_runs - result.examples,
+                            states=states)
         found = explorer.search(max_preemptions)
         result.examples += explorer.runs
         result.executed_steps += explorer.steps

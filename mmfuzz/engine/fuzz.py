@@ -21,7 +21,7 @@ from hypothesis.errors import InvalidArgument
 from . import profiles
 from .canonical import canonical
 from .result import FuzzResult, fill_from_violation, header_for
-from .run import KEEP, Run
+from .run import KEEP, Run, state_id
 from .target import actor_bounds, prepare
 from .versions import UnknownName
 from .violations import Violation
@@ -81,10 +81,11 @@ def observe_run(run: Run) -> None:
 def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
          params=None, seed: int | None = None, max_examples: int | None = None,
          profile: str | None = None, database=None, explain: bool = False,
-         minimize_race: bool = True, observe: bool = False) -> FuzzResult:
+         minimize_race: bool = True, observe: bool = False, states: set | None = None) -> FuzzResult:
     """observe: record what each example saw with event() and target(), for
     Hypothesis's statistics (pytest --hypothesis-show-statistics). Off by default:
-    target() steers the search, and a seed must find the same race with or without it."""
+    target() steers the search, and a seed must find the same race with or without it.
+    states: a set to add the id of each example's end state to (campaign coverage)."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     bounds = actor_bounds(scen, counts)
     param_st = param_strategies(scen, params)
@@ -123,6 +124,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                     counter["steps"] += len(run.trace)
                     if observe:
                         observe_run(run)
+                    if states is not None:
+                        states.add(state_id(run.state))
 
     Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
     if seed is not None:

@@ -7,6 +7,8 @@ current task" (the choice shrinking aims for: fewer switches).
 
 from __future__ import annotations
 
+import hashlib
+
 import attrs
 
 from .task import Acquire, Task, innermost_function, step_label
@@ -25,6 +27,11 @@ class TraceStep:
     @property
     def label(self) -> str:
         return f"{self.func}: {self.step}"
+
+
+def state_id(state) -> int:
+    """A stable id of a model state (the same in every process: not hash())."""
+    return int.from_bytes(hashlib.blake2b(repr(state.key()).encode(), digest_size=8).digest(), "big")
 
 
 class StaleSchedule(Exception):

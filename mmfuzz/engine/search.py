@@ -18,7 +18,7 @@ import time
 
 import attrs
 
-from .run import Run
+from .run import Run, state_id
 from .violations import Violation
 
 
@@ -33,8 +33,10 @@ class ExploreResult:
 
 
 class Explorer:
-    def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000):
+    def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000,
+                 states: set | None = None):
         self.args = (scenario, kernel_cls, population, params, versions)
+        self.states = states  # if a set: each run's end state id is added
         self.max_runs = max_runs
         self.runs = 0
         self.steps = 0  # atomic steps over all runs
@@ -49,6 +51,8 @@ class Explorer:
                 default = run.default_task()
                 if default is None:
                     self.steps += len(run.trace)
+                    if self.states is not None:
+                        self.states.add(state_id(run.state))
                     return None, alternatives
                 runnable = [t.id for t in run.tasks if t.id != default and run.runnable(t)]
                 alternatives.append(runnable)
