@@ -246,7 +246,7 @@ def _fuzz_items(session, config) -> list:
         cls = SCENARIOS[name]
         if name.startswith("toy-") or (wanted and name not in wanted):
             continue  # the engine's own test scenarios, or not asked for
-        fs_values = cls.options.get("fs", (None,))
+        fs_values: list[str | None] = list(cls.options.get("fs", (None,)))
         if fs:
             fs_values = [v for v in fs_values if v == fs]
         for value in fs_values:

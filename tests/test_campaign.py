@@ -151,7 +151,8 @@ def test_sigterm_keeps_the_races_and_writes_the_report(tmp_path):
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mmfuzz", "campaign", "--time", "5m", "--scenarios", "pagewalk",
-         "--kernels", "v7.0-rc2", "--with", "walk_page_range=rfc-skip-special", "--chunk", "1000", "--corpus", str(corpus), "--out", str(out)],
+         "--kernels", "v7.0-rc2", "--with", "walk_page_range=rfc-skip-special", "--chunk", "1000",
+         "--corpus", str(corpus), "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -16,6 +16,7 @@ import time
 
 import attrs
 
+from mmfuzz.corpus.expect import Row
 from mmfuzz.corpus.schema import BadEntry, Entry, from_json
 from mmfuzz.corpus.store import save, signatures
 from mmfuzz.engine.scenario import get_scenario
@@ -30,7 +31,7 @@ EXPLORE_RUNS = 10_000  # schedules per exhaustive shard: a few seconds on one co
 class Cell:
     """What one target (scenario x kernel row) did."""
 
-    row: object
+    row: Row
     shards: int = 0
     examples: int = 0
     steps: int = 0
@@ -177,7 +178,8 @@ class Campaign:
                 elif not pending:
                     break
                 elif now > deadline + self.grace:
-                    summary.interrupted = f"{len(pending)} shards still running {self.grace:.0f}s after the deadline were cancelled"
+                    summary.interrupted = (f"{len(pending)} shards still running {self.grace:.0f}s "
+                                           "after the deadline were cancelled")
                     break
                 for fut in self.backend.wait(pending, timeout=0.5):
                     self.take(self.backend.outcome(fut, pending.pop(fut)), summary)

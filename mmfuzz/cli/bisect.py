@@ -55,7 +55,8 @@ def run_bisect(args) -> int:
         raise UsageError("--good and --bad name the same kernel")
     kw = verdict_kwargs(args)
     fix = release_key(args.good) > release_key(args.bad)
-    kernels = candidates(args.scenario, *sorted((args.good, args.bad), key=release_key), kw)
+    lo, hi = sorted((args.good, args.bad), key=release_key)
+    kernels = candidates(args.scenario, lo, hi, kw)
     seen = {}
 
     def at(k):

@@ -80,10 +80,10 @@ def replay(entry: Entry, kernel: str | None = None, overrides: dict | None = Non
             return _violated(out, v)
         out.status = CLEAN
         return out
-    run, v = execute(scen, kernel_cls, versions, population, params, segments(entry.steps))
+    run, violation = execute(scen, kernel_cls, versions, population, params, segments(entry.steps))
     out.detail = _divergence(entry.steps, run)
-    if v is not None:
-        return _violated(out, v)
+    if violation is not None:
+        return _violated(out, violation)
     out.status = CLEAN
     return out
 

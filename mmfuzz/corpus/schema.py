@@ -92,7 +92,7 @@ def from_json(data) -> Entry:
              "schedule.population must be a list of actor kinds")
     _require(isinstance(sched.get("params"), dict), "schedule.params must be an object")
     steps = sched.get("steps")
-    _require(isinstance(steps, list) and steps, "schedule.steps must be a non-empty list")
+    _require(isinstance(steps, list) and bool(steps), "schedule.steps must be a non-empty list")
     for i, step in enumerate(steps):
         _require(isinstance(step, list) and len(step) == 2 and type(step[0]) is int
                  and 0 <= step[0] < len(sched["population"]) and isinstance(step[1], str),

@@ -33,10 +33,10 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
         found = explorer.search(max_preemptions)
         result.examples += explorer.runs
         result.executed_steps += explorer.steps
-        result.complete &= found.complete
-        if found.found is not None and (best is None or found.preemptions < best[1]
-                                        or (found.preemptions == best[1]
-                                            and len(found.found.run.trace) < len(best[0].run.trace))):
+        result.complete = bool(result.complete) and found.complete
+        if found.found is not None and found.preemptions is not None and (
+                best is None or found.preemptions < best[1]
+                or (found.preemptions == best[1] and len(found.found.run.trace) < len(best[0].run.trace))):
             best = (found.found, found.preemptions)
         if not found.complete:
             break

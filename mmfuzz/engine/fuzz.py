@@ -35,7 +35,7 @@ MAX_BURST = 4
 def slot_map(present) -> list:
     """Task id for each slot; an absent actor's slot stands for the next present one,
     so no drawn choice is wasted (and a present actor's slot never changes meaning)."""
-    tid_of = {}
+    tid_of: dict[int, int] = {}
     for slot, here in enumerate(present):
         if here:
             tid_of[slot] = len(tid_of)
@@ -128,8 +128,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                         states.add(state_id(run.state))
 
     Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
-    if seed is not None:
-        Machine = hyp_seed(seed)(Machine)
+    machine = Machine if seed is None else hyp_seed(seed)(Machine)
     profiles.register()
     try:
         base = Settings.get_profile(profiles.resolve(profile))
@@ -153,7 +152,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                         {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
                         False, 0, 0.0)
     try:
-        run_state_machine_as_test(Machine, settings=cfg)
+        run_state_machine_as_test(machine, settings=cfg)
     except Violation as v:
         if minimize_race:
             v = canonical(v, scen, kernel_cls, versions)

@@ -23,10 +23,9 @@ NAMES = (CI, NIGHTLY)
 
 
 def register() -> None:
-    common = dict(deadline=None, phases=PHASES, suppress_health_check=list(HealthCheck),
-                  stateful_step_count=STEP_RULES)
-    settings.register_profile(CI, max_examples=1000, **common)
-    settings.register_profile(NIGHTLY, max_examples=50_000, **common)
+    for name, examples in ((CI, 1000), (NIGHTLY, 50_000)):
+        settings.register_profile(name, max_examples=examples, deadline=None, phases=PHASES,
+                                  suppress_health_check=list(HealthCheck), stateful_step_count=STEP_RULES)
 
 
 def resolve(name: str | None) -> str:

@@ -13,6 +13,8 @@ are used, so the string needs no quoting.
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import re
 
@@ -72,7 +74,7 @@ def decode(text: str) -> dict:
     scenario, at, kernel = head.partition("@")
     if not at or not scenario or not kernel:
         raise bad("it starts SCENARIO@KERNEL")
-    out = {"scenario": scenario, "kernel": kernel, "options": {}, "overrides": {}, "params": {},
+    out: dict[str, Any] = {"scenario": scenario, "kernel": kernel, "options": {}, "overrides": {}, "params": {},
            "population": None, "runs": None}
     for field in fields[1:]:
         key, eq, value = field.partition("=")

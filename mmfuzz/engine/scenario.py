@@ -7,7 +7,7 @@ checking, shrinking, printing and replay.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import attrs
 from hypothesis import strategies as st

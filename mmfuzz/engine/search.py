@@ -85,7 +85,7 @@ class Explorer:
 
     def _schedules_with(self, k: int):
         """Yield each violation among schedules with exactly k preemptions; None if out of runs."""
-        stack = [({}, -1)]
+        stack: list[tuple[dict[int, int], int]] = [({}, -1)]
         while stack:
             preempt, last = stack.pop()
             if self.runs >= self.max_runs:

@@ -16,6 +16,8 @@ touch shared state.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 EXCL = "excl"
@@ -85,9 +87,9 @@ class Task:
     id: int
     kind: str
     title: str
-    gen: object = None
-    locks: object = None  # the run's LockTable, for unlock/trylock without a step
-    pending: object = None
+    gen: Any = None  # the actor's generator; None until the run spawns it
+    locks: Any = None  # the run's LockTable, for unlock/trylock without a step
+    pending: Any = None  # what the next step is: a label, an Acquire or a WaitFor
     done: bool = False
     crashed: bool = False
     result: object = None

@@ -7,13 +7,22 @@ caller yields the step label right before, so each load is its own atomic step.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from mmfuzz.engine.violations import Bug, Oops
 from mmfuzz.model.memory import Folio
 from mmfuzz.model.pgtable import CHILD, PageTable, Ptr, index
+from mmfuzz.model.state import State
 
 
 class KernelCode:
-    s = None  # the State, set when a run starts
+    s: State  # the machine state, set when a run starts (Run.__init__)
+
+    if TYPE_CHECKING:
+        # A version class calls the functions of the other code paths, which the named
+        # kernel composes into one class at run time (engine/versions.py): to a type
+        # checker any such name exists.
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- page-table loads ---------------------------------------------------------------
     def deref(self, t, ptr: Ptr):

@@ -26,7 +26,7 @@ class State:
         """The first process's mm (most scenarios have one)."""
         return self.mms[0]
 
-    def clone(self) -> "State":
+    def clone(self) -> State:
         return copy.deepcopy(self)
 
     def key(self):

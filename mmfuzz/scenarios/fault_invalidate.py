@@ -149,7 +149,7 @@ def pte_targets(s: State):
 
 
 class FaultRaceScenario(Scenario):
-    paths = ("do_no_page", "filemap_nopage", "find_get_page", "unmap_mapping_range",
+    paths: tuple[str, ...] = ("do_no_page", "filemap_nopage", "find_get_page", "unmap_mapping_range",
              "zap_page_range", "pte_offset_map_lock", "truncate_inode_pages_range",
              "do_generic_mapping_read")
     params = {
@@ -200,7 +200,7 @@ class FaultRaceScenario(Scenario):
     def invariants(self, run):
         s = run.state
         space = s.files[FILE]
-        for mm, vma, addr, idx, pfn in pte_targets(s):
+        for _mm, vma, _addr, idx, pfn in pte_targets(s):
             folio = s.mem.frames[pfn]
             if folio.kind != "file" or space.pages.get(idx) == pfn or PageLocked(s, pfn):
                 continue
@@ -224,7 +224,7 @@ class FaultRaceScenario(Scenario):
             return
         s = run.state
         size = s.files[FILE].i_size
-        for mm, vma, addr, idx, pfn in pte_targets(s):
+        for _mm, vma, _addr, idx, pfn in pte_targets(s):
             if idx >= size:
                 raise InvariantBroken(
                     "no-pte-beyond-eof",
@@ -238,7 +238,7 @@ class FaultRaceScenario(Scenario):
         lines = [f"page {TARGET}: i_size {space.i_size}, truncate_count {space.truncate_count}, "
                  f"disk '{s.extra['disk'][FILE].get(TARGET)}', page cache "
                  + (f"pfn {cached:#x} ('{s.mem.frames[cached].data}')" if cached is not None else "empty")]
-        for mm, vma, addr, idx, pfn in pte_targets(s):
+        for _mm, vma, _addr, idx, pfn in pte_targets(s):
             if idx == TARGET:
                 f = s.mem.frames[pfn]
                 where = "anon copy" if f.kind == "anon" else ("in the cache" if f.mapping else "NOT in the cache")

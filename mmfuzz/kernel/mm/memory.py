@@ -12,6 +12,7 @@ from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import down_read, spin_lock, spin_unlock, unlock_page, up_read
 from mmfuzz.kernel.mm.huge_memory import HPAGE_PMD_NR, VM_FAULT_FALLBACK, VM_FAULT_NOPAGE
 from mmfuzz.model.memory import Folio
+from mmfuzz.model.mm import Vma
 from mmfuzz.model.pgtable import (
     HPAGE_PUD_NR, NONE, PMD_ORDER, PTRS, PUD_ORDER, PageTable, Ptr, addr_end, index, is_swap_pmd,
     mk_leaf, mk_table, pmd_devmap, pmd_none, pmd_trans_huge, pud_devmap, pud_none, pud_present,
@@ -31,7 +32,7 @@ unmap_mapping_range = code_path(
 
 @attrs.define
 class Vmf:
-    vma: object
+    vma: Vma
     address: int
     pgoff: int
     flags: frozenset = frozenset()
@@ -239,7 +240,7 @@ FAULT_AROUND_PAGES = 16  # fault_around_bytes (64K) >> PAGE_SHIFT
 class FileVmf:
     """struct vm_fault for a PTE-level file fault."""
 
-    vma: object
+    vma: Vma
     address: int
     pgoff: int
     pmd: Ptr

@@ -14,11 +14,14 @@ device-backed huge pfnmaps":
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from mmfuzz.engine.task import inline
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
+from mmfuzz.model.mm import MM, Vma
 from mmfuzz.model.pgtable import (
     Ptr, addr_end, pmd_leaf, pmd_none, pmd_present, pmd_special, pud_leaf, pud_none,
     pud_present, pud_special,
@@ -38,17 +41,17 @@ class MmWalkOps:
     """struct mm_walk_ops: callbacks are generators f(kernel, task, ptr, addr, next, walk)."""
 
     name: str
-    pmd_entry: object = None
-    pte_entry: object = None
-    pte_hole: object = None
+    pmd_entry: Any = None  # a generator function, or None
+    pte_entry: Any = None
+    pte_hole: Any = None
 
 
 @attrs.define
 class MmWalk:
-    mm: object
-    vma: object
+    mm: MM
+    vma: Vma
     ops: MmWalkOps
-    private: object = None
+    private: Any = None
     action: str = ACTION_SUBTREE
 
 

@@ -40,7 +40,7 @@ class ReadaheadV58(KernelCode):
 
     @inline
     def _ra_add_and_read(self, t, mapping: str, index: int, nr: int):
-        batch = []
+        batch: list = []
         for i in range(index, index + nr):
             # xa_load(); a present page ends the batch; add_to_page_cache_lru() re-checks under xa_lock
             yield "add_to_page_cache_lru(page, mapping, index + i)"
