@@ -308,3 +308,15 @@ def test_the_html_report_renders_every_race_in_headless_chromium(found, tmp_path
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1200, 2400)
     assert len(png) > 20_000, "an empty page"
+
+
+def test_scheduler_without_the_dask_extra_is_one_line(tmp_path, monkeypatch, capsys):
+    import socket
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: import fails
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        assert main(["campaign", "--scheduler", f"tcp://127.0.0.1:{port}", "--time", "1s",
+                     "--out", str(tmp_path / "out"), "--corpus", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err == "mmfuzz: error: --scheduler needs Dask: pip install 'mmfuzz[dask]'\n"
