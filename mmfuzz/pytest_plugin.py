@@ -26,6 +26,8 @@ def pytest_addoption(parser):
     group.addoption("--mmfuzz-seed", type=int, default=None, help="with --kernel: a fixed seed")
     group.addoption("--mmfuzz-max-examples", type=int, default=None,
                     help="with --kernel: examples per scenario (default: the Hypothesis profile's)")
+    group.addoption("--mmfuzz-races", dest="mmfuzz_races", action="append", metavar="PKG.MOD",
+                    help="load a race package that is not installed (repeatable; also $MMFUZZ_RACES)")
 
 
 class RaceFound(Exception):
@@ -65,7 +67,7 @@ def _fuzz_items(session, config) -> list:
     from mmfuzz.engine.versions import UnknownName, select
 
     try:
-        races.load()
+        races.add(config.getoption("mmfuzz_races") or ())
     except UnknownName as e:
         raise pytest.UsageError(f"mmfuzz: {e}") from None
     kernel = config.getoption("kernel")

@@ -16,6 +16,8 @@ import re
 
 import attrs
 
+from .task import inherit_marks
+
 
 class UnknownName(ValueError):
     """Bad input from the user: an unknown scenario, kernel, path or version."""
@@ -65,6 +67,7 @@ class CodePath:
                 raise ValueError(f"{self.name}: version {name} registered twice")
             self.versions[name] = Version(self.name, name, cls, models, since, commit, racy)
             cls.__mmfuzz_version__ = (self.name, name)
+            inherit_marks(cls)
             return cls
 
         return register
