@@ -86,7 +86,7 @@ def load() -> dict[str, str]:
     for module, how in _installed():
         _import(module, how)
     for module in env_modules():
-        _import(module, f"${ENV}")
+        _import(module, f"named by --races or ${ENV}")
     return dict(_loaded)
 
 

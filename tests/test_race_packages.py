@@ -121,7 +121,7 @@ def test_an_unloadable_race_package_is_bad_input():
     p = mmfuzz("list", "--races", "no_such_races_pkg", e=env())
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip().splitlines() == [
-        "mmfuzz: error: cannot load race package 'no_such_races_pkg' ($MMFUZZ_RACES): "
+        "mmfuzz: error: cannot load race package 'no_such_races_pkg' (named by --races or $MMFUZZ_RACES): "
         "No module named 'no_such_races_pkg'"]
 
 
