@@ -110,6 +110,26 @@ def test_explore_with_races_flag_and_env(site):
     assert not out["found"] and out["complete"] and out["examples"] > 1
 
 
+def test_diff_and_bisect_across_the_packages_kernels(site):
+    p = mmfuzz("diff", SCENARIO, "--kernels", "v4.8", "v4.9", e=env(installed=site))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "example_stat_counter: v4.8 v4.8 | v4.9 v4.9" in p.stdout
+    p = mmfuzz("bisect", SCENARIO, "--good", "v4.9", "--bad", "v4.8", "--json", "--races", "outside_race",
+               e=env(importable=True))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert json.loads(p.stdout)["first"] == "v4.9"
+
+
+def test_every_command_takes_races():
+    from mmfuzz.cli import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert len(sub.choices) == len(COMMANDS)
+    lacking = [name for name, p in sub.choices.items()
+               if "--races" not in {o for a in p._actions for o in a.option_strings}]
+    assert lacking == []
+
+
 def test_new_mm_names_the_mmap_lock_of_its_era():
     from mmfuzz.api import State, new_mm
 
