@@ -181,16 +181,19 @@ def test_a_shard_on_a_worker_without_the_races_env_loads_them_from_its_spec(site
 
 
 @pytest.mark.parametrize("how, kernel, examples, outcome", [
-    ("entry point", "v4.8", 500, "1 failed"), ("--mmfuzz-races", "v4.9", 30, "1 passed")])
+    ("--mmfuzz-races", "v4.8", 500, "1 failed"), ("entry point", "v4.9", 30, "1 passed")])
 def test_pytest_plugin_fuzzes_the_package(site, tmp_path, how, kernel, examples, outcome):
     e = env(installed=site) if how == "entry point" else env(importable=True)
     extra = ["--mmfuzz-races", "outside_race"] if how == "--mmfuzz-races" else []
-    p = run(["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--kernel", kernel,
-             "--scenario", SCENARIO, "--mmfuzz-seed", "1", "--mmfuzz-max-examples", str(examples), *extra],
-            e, cwd=tmp_path)
+    p = run(["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--mmfuzz-kernel", kernel,
+             "--mmfuzz-scenario", SCENARIO, "--mmfuzz-seed", "1", "--mmfuzz-max-examples", str(examples),
+             *extra], e, cwd=tmp_path)
     assert outcome in p.stdout and p.returncode == (1 if "failed" in outcome else 0), p.stdout[-3000:] + p.stderr
+    assert f"{SCENARIO}[{kernel}]" in p.stdout
     if "failed" in outcome:
-        assert f"{SCENARIO}[{kernel}]" in p.stdout and "BROKEN  no-lost-update" in p.stdout
+        assert "BROKEN  no-lost-update" in p.stdout
+        # the commands it prints to reproduce the race load the package too
+        assert "--mmfuzz-races=outside_race" in p.stdout and "--races=outside_race" in p.stdout
 
 
 def test_the_packages_version_of_a_built_in_path_breaks_no_built_in_scenario(site):
