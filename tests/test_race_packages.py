@@ -185,7 +185,7 @@ def test_a_shard_on_a_worker_without_the_races_env_loads_them_from_its_spec(site
 def test_pytest_plugin_fuzzes_the_package(site, tmp_path, how, kernel, examples, outcome):
     e = env(installed=site) if how == "entry point" else env(importable=True)
     extra = ["--mmfuzz-races", "outside_race"] if how == "--mmfuzz-races" else []
-    p = run(["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--mmfuzz-kernel", kernel,
+    p = run(["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-v", "--mmfuzz-kernel", kernel,
              "--mmfuzz-scenario", SCENARIO, "--mmfuzz-seed", "1", "--mmfuzz-max-examples", str(examples),
              *extra], e, cwd=tmp_path)
     assert outcome in p.stdout and p.returncode == (1 if "failed" in outcome else 0), p.stdout[-3000:] + p.stderr
