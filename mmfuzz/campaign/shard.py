@@ -25,7 +25,7 @@ def _explore(spec: dict, states: set):
 
 
 def run_shard(spec: dict) -> dict:
-    from mmfuzz import __version__
+    from mmfuzz import __version__, races
     from mmfuzz.api import fuzz
     from mmfuzz.corpus.record import entry_from_result
     from mmfuzz.engine import profiles
@@ -39,6 +39,7 @@ def run_shard(spec: dict) -> dict:
     start = time.perf_counter()
     states: set = set()  # end states reached: the campaign's coverage over time
     try:
+        races.add(spec.get("races") or ())  # the driver's --races, on any machine
         database = None
         if spec.get("database"):
             from hypothesis.database import DirectoryBasedExampleDatabase
