@@ -75,7 +75,8 @@ def get_scenario(name: str, options=None) -> Scenario:
 
 __all__ = [
     "Acquire", "Actor", "Bug", "EXCL", "FileVmf", "FuzzResult", "InvariantBroken", "KernelCode",
-    "KernelCrash", "MM", "MMAP_LOCK", "MissingCodePath", "VM_OPS", "Vma", "Vmf", "new_mm", "Oops", "PATHS", "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
+    "KernelCrash", "MM", "MMAP_LOCK", "MissingCodePath", "VM_OPS", "Vma", "Vmf", "new_mm", "Oops", "PATHS",
+    "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
     "Scenario", "StaleSchedule", "State", "Task", "UnknownName", "Violation", "WaitFor", "code_path",
     "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_path", "get_scenario",
     "inline", "load_races", "lock_page", "mutex_lock", "mutex_unlock", "page_lock_name", "prepare",

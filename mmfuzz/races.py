@@ -99,8 +99,9 @@ def package_of(scenario_cls) -> str:
     whose import registered it (what --races needs), else the loaded race module it
     lives in, else its own module (a scenario registered by importing it directly)."""
     SCENARIOS = _scenarios()
-    if _registered_by.get(scenario_cls.name) and SCENARIOS.get(scenario_cls.name) is scenario_cls:
-        return _registered_by[scenario_cls.name]
+    scenario_name = scenario_cls.name
+    if _registered_by.get(scenario_name) and SCENARIOS.get(scenario_name) is scenario_cls:
+        return _registered_by[scenario_name]
     module = scenario_cls.__module__
     for name in sorted(_loaded, key=len, reverse=True):
         if module == name or module.startswith(name + "."):
