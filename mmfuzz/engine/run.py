@@ -151,6 +151,24 @@ class Run:
         if not task.alive or type(task.pending) is not str:
             self._check_hang()
 
+    def advance(self, tid: int) -> None:
+        """Re-run a step an earlier run of the same schedule already took and checked.
+
+        The explorer replays prefixes (generators cannot be copied): the code runs, but
+        nothing is recorded or checked, so the trace holds only the steps after them.
+        """
+        task = self.tasks[tid]
+        self.current = tid
+        pending = task.pending
+        if type(pending) is Acquire:
+            self.state.locks.acquire(pending.lock, pending.mode, tid)
+        task.notes = []
+        task.steps += 1
+        try:
+            task.pending = task.gen.send(None)
+        except StopIteration as stop:
+            task.done, task.result, task.pending = True, stop.value, None
+
     def _record(self, tid, func, pending, task) -> None:
         self.trace.append(TraceStep(tid, func, step_label(pending), tuple(task.notes)))
 
