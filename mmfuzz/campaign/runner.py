@@ -22,8 +22,13 @@ from mmfuzz.engine.scenario import get_scenario
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
 FIRST_CHUNK = 50  # examples of a target's first shard, before its speed is known
-EXPLORE_PREEMPTIONS = 2  # bound of the exhaustive shards: every known race needs 1-3
-EXPLORE_RUNS = 10_000  # schedules per exhaustive shard: a few seconds on one core
+# the exhaustive shards: every interleaving when it fits in EXPLORE_STATES distinct states
+# (a few seconds on one core), else every schedule within EXPLORE_FALLBACK preemptions
+# (every known race needs 1-3)
+EXPLORE_PREEMPTIONS = "all"
+EXPLORE_STATES = 3000
+EXPLORE_FALLBACK = 2
+EXPLORE_RUNS = 10_000  # schedules per exhaustive shard
 
 
 @attrs.define
@@ -102,6 +107,7 @@ class Campaign:
             return {"key": self.key(row), "mode": "explore", "scenario": row.scenario, "kernel": row.kernel,
                     "overrides": dict(row.overrides), "options": dict(row.options),
                     "population": dict(population), "preemptions": EXPLORE_PREEMPTIONS,
+                    "max_states": EXPLORE_STATES, "fallback": EXPLORE_FALLBACK,
                     "max_runs": EXPLORE_RUNS, "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk

@@ -71,5 +71,20 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
     return result
 
 
+def prove(scenario: str, kernel: str, *, max_states: int = 3000, fallback: int = 2, **kw):
+    """Every interleaving when that search fits in `max_states` distinct states (a few
+    seconds); otherwise every schedule within `fallback` preemptions. The result's
+    ``bound`` says which ("all" or the number); a race found by either is kept."""
+    kw.pop("max_preemptions", None)
+    r = exhaust(scenario, kernel, max_preemptions=None, max_states=max_states, **kw)
+    if r.found or r.complete:
+        return r
+    spent = r.schedules
+    r = exhaust(scenario, kernel, max_preemptions=fallback, **kw)
+    r.schedules += spent
+    r.examples = r.schedules
+    return r
+
+
 # the documented name of the command
 explore = exhaust

@@ -226,8 +226,23 @@ class Explorer:
             out += [(t.id, 1) for t in run.tasks if t.id != default and run.runnable(t)]
         return out
 
-    def _dfs(self, bound: int | None, invariant: str | None):
-        """(first violation found or None, complete) over every schedule within `bound`."""
+    def invariants_broken(self, max_preemptions: int | None) -> tuple[set[str], bool]:
+        """(every invariant some schedule within the bound breaks, complete): the whole
+        space, not stopping at a race; stateful when pruning (or with no bound)."""
+        broken: set[str] = set()
+        if self.prune or max_preemptions is None:
+            complete = self._dfs(max_preemptions, None, collect=broken)[1]
+            return broken, complete
+        for k in range(max_preemptions + 1):
+            for v in self._schedules_with(k):
+                if v is None:
+                    return broken, False
+                broken.add(v.invariant)
+        return broken, True
+
+    def _dfs(self, bound: int | None, invariant: str | None, collect: set | None = None):
+        """(first violation found or None, complete) over every schedule within `bound`;
+        with `collect`, every invariant broken goes there and the search goes on."""
         with_current = bound is not None  # the preemption a step costs depends on it
         visited: dict = {}  # key -> the largest remaining budget it was expanded with
         on_path: dict = {}  # key -> (depth, budget) of the states on the current path
@@ -266,7 +281,9 @@ class Explorer:
                 run.step(tid)
             except Violation as v:
                 run = None
-                if invariant is None or v.invariant == invariant:
+                if collect is not None:
+                    collect.add(v.invariant)
+                elif invariant is None or v.invariant == invariant:
                     return self._reexecute(path), True
                 continue
             self.steps += 1
@@ -276,13 +293,17 @@ class Explorer:
                 again = on_path.get(child)
                 if again is not None and again[1] == left:
                     # back on the path with the same budget: this loop can run forever
-                    if invariant is None or invariant == "no-livelock":
+                    if collect is not None:
+                        collect.add("no-livelock")
+                    elif invariant is None or invariant == "no-livelock":
                         return self._reexecute(path[:again[0]], path[again[0]:]), True
                     continue
                 if visited.get(child, -1) >= (left if left is not None else 0):
                     continue
             elif depth + 1 > run.max_steps:  # an uncached loop: the run's own livelock check
-                if invariant is None or invariant == "no-livelock":
+                if collect is not None:
+                    collect.add("no-livelock")
+                elif invariant is None or invariant == "no-livelock":
                     return self._reexecute(path), True
                 continue
             push(child, depth + 1, left)
