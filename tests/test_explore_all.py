@@ -98,3 +98,22 @@ def test_the_key_tells_apart_what_the_future_depends_on():
     assert state_key(True) != state_key(1) and state_key({1}) == state_key({1})
     with pytest.raises(Unfreezable):
         state_key(open(__file__))  # noqa: SIM115  (an OS file: no value to key)
+
+
+@pytest.mark.parametrize("kernel,expect", [("v6.12", "no-illegal-read"), ("v7.0", None)])
+def test_every_interleaving_of_a_walker_and_a_fault(kernel, expect):
+    """The 2026 race, with no bound: v6.12 breaks (printed with its one preemption),
+    and no interleaving of the walker and the fault breaks the fix."""
+    r = exhaust("pagewalk", kernel, counts={"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0),
+                                            "pte_walker": (0, 0)}, max_preemptions=None)
+    assert r.complete and r.bound == "all"
+    assert (r.invariant if r.found else None) == expect
+    if r.found:
+        assert r.preemptions == 1
+
+
+def test_every_interleaving_of_the_jan_2007_rfc_keeps_a_cow_page_past_eof():
+    row = next(r for r in ROWS if r.scenario == "fault-vs-truncate" and r.expect == "racy")
+    r = exhaust(row.scenario, row.kernel, overrides=dict(row.overrides),
+                counts=get_scenario(row.scenario).exact_counts({"cow": 1, "truncate": 1}), max_preemptions=None)
+    assert r.found and r.invariant == "no-pte-beyond-eof"
