@@ -28,8 +28,8 @@ def add_command(sub) -> None:
                    help="the bound: schedules with at most N preemptions (default 2); "
                         "all: every interleaving")
     p.add_argument("--max-runs", type=positive, default=200_000, help="stop after this many runs")
-    p.add_argument("--max-states", type=positive, default=500_000,
-                   help="stop after this many distinct states (bounds memory)")
+    p.add_argument("--max-states", type=positive, default=250_000,
+                   help="stop after this many distinct states (bounds memory: about 3 KiB a state)")
     p.add_argument("--prune", action="store_true",
                    help="with N: the stateful search (states explored once), not one run per schedule")
     p.add_argument("--actors", metavar="KIND=N,...", help="the population (default: one of each kind)")

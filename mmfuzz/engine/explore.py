@@ -26,7 +26,7 @@ def peak_rss_mb() -> float:
 
 
 def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
-            max_preemptions: int | None = 2, max_runs: int = 200_000, max_states: int | None = 500_000,
+            max_preemptions: int | None = 2, max_runs: int = 200_000, max_states: int | None = 250_000,
             prune: bool = False, run_kw: dict | None = None):
     """Every schedule with up to `max_preemptions` preemptions (None: every schedule), for
     the population of the largest actor counts and every combination of the parameters.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import operator
 import pickle
 import sys
@@ -39,6 +40,7 @@ def _k(*args):  # the callable named in the key's reduce tuples; never called
 
 
 _REGISTRY: dict[int, tuple[int, object]] = {}  # id -> (token, object kept alive)
+_TOKENS = itertools.count()  # next() and setdefault() are atomic: threads get distinct tokens
 _HANDLERS: dict[type, object] = {}  # type -> its reducer, or None: pickle's own
 _GEN_FRAME_OK = sys.version_info >= (3, 11)
 # attrs fields of some classes that say nothing about the future: {class: names}
@@ -55,7 +57,7 @@ def _token(obj) -> int:
     """A small number for a code object or class, stable for the process."""
     hit = _REGISTRY.get(id(obj))
     if hit is None:
-        hit = _REGISTRY[id(obj)] = (len(_REGISTRY), obj)
+        hit = _REGISTRY.setdefault(id(obj), (next(_TOKENS), obj))
     return hit[0]
 
 
