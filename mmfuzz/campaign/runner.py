@@ -42,6 +42,8 @@ class Cell:
     invariants: set = attrs.Factory(set)
     errors: list = attrs.Factory(list)
     explored: int = 0  # how many of the scenario's explore_with populations were run
+    mutated: bool = False  # a clean row's mutate shard was handed out
+    vacuous: str = ""  # why the clean verdict is not evidence (its mutate shard), if it is not
 
     @property
     def found(self) -> bool:
@@ -73,6 +75,11 @@ class Summary:
         """Cells declared clean that broke an invariant: the campaign fails on these."""
         return [c for c in self.cells if c.row.expect == "clean" and c.found]
 
+    @property
+    def vacuous(self) -> list:
+        """Cells declared clean whose verdict no protection mutant breaks: failures too."""
+        return [c for c in self.cells if c.vacuous]
+
 
 class Campaign:
     def __init__(self, rows, *, seconds: float, backend, corpus, progress, profile: str = "nightly",
@@ -103,6 +110,13 @@ class Campaign:
                     "overrides": dict(row.overrides), "options": dict(row.options),
                     "population": dict(population), "preemptions": EXPLORE_PREEMPTIONS,
                     "max_runs": EXPLORE_RUNS, "seed": None, "profile": None}
+        if row.expect == "clean" and not cell.mutated:
+            # then is the clean verdict evidence: does a mutant of a protection break it?
+            cell.mutated = True
+            return {"key": self.key(row), "mode": "mutate", "scenario": row.scenario, "kernel": row.kernel,
+                    "overrides": dict(row.overrides), "options": dict(row.options),
+                    "rests_on": [list(p) for p in row.rests_on], "preemptions": EXPLORE_PREEMPTIONS,
+                    "max_runs": EXPLORE_RUNS, "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
         elif cell.rate:
@@ -119,6 +133,9 @@ class Campaign:
         cell.examples += result["examples"]
         cell.steps += result["steps"]
         cell.seconds += result["seconds"]
+        if result.get("vacuous"):
+            cell.vacuous = result["vacuous"]
+            self.progress.say(f"{cell.row.scenario} on {cell.row.label}: {cell.vacuous}")
         if result["error"]:
             cell.errors.append(result["error"])
             self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "

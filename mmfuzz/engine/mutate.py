@@ -129,7 +129,7 @@ class _Recording(Explorer):
         self.schedules: dict = {}
 
     def execute(self, preempt):
-        log = self.run_options["sites"] = SiteLog()
+        log = self.run_kw["sites"] = SiteLog()
         v, alternatives = super().execute(preempt)
         self.reached |= log.reached
         self.schedules[frozenset(preempt.items())] = (alternatives, frozenset(log.diverged))
@@ -143,7 +143,7 @@ class _Eliding(Explorer):
     def __init__(self, *args, recorded: dict, **kw):
         super().__init__(*args, **kw)
         self.recorded = recorded
-        (self.site,) = self.run_options["elide"]
+        (self.site,) = self.run_kw["elide"]
 
     def execute(self, preempt):
         seen = self.recorded.get(frozenset(preempt.items()))
@@ -184,9 +184,10 @@ def _maker(m: Mutant, recorders, scenario, kernel, overrides, options, scen, ker
         return lambda i, population, ps, n: Explorer(scen, mkernel, mversions, population, ps, n)
     elide = frozenset({m.site})
     if not recorders:  # no baseline: run every schedule
-        return lambda i, population, ps, n: Explorer(scen, kernel_cls, versions, population, ps, n, elide=elide)
+        return lambda i, population, ps, n: Explorer(scen, kernel_cls, versions, population, ps, n,
+                                                     run_kw={"elide": elide})
     return lambda i, population, ps, n: _Eliding(scen, kernel_cls, versions, population, ps, n,
-                                                 recorded=recorders[i].schedules, elide=elide)
+                                                 recorded=recorders[i].schedules, run_kw={"elide": elide})
 
 
 def populations_of(scen, counts=None) -> list[list[str]]:
