@@ -285,7 +285,13 @@ class FaultVsTruncate(FaultRaceScenario):
     # second unmap, so a private COW copy made after the first survives the truncate
     racy_on = ({"kernel": "v2.6.23", "overrides": {"vmtruncate": "rfc-jan2007",
                                                    "truncate_inode_pages_range": "rfc-jan2007"}},)
-    clean_on = ({"kernel": "v2.6.20"}, {"kernel": "v2.6.23"})
+    # v2.6.20 rests on the truncate_count re-check; v2.6.23 on the page lock from lookup to
+    # map, the unmap under the page lock in truncate, and vmtruncate's second unmap
+    clean_on = ({"kernel": "v2.6.20", "rests_on": {"do_no_page=no-truncate-count-recheck": "no-pte-beyond-eof"}},
+                {"kernel": "v2.6.23", "rests_on": {
+                    "trylock_page(page) in find_lock_page": "no-BUG_ON",
+                    "truncate_inode_pages_range=no-unmap-under-lock": "no-dangling-pte",
+                    "vmtruncate=no-second-unmap": "no-pte-beyond-eof"}})
     explore_with = ({"cow": 1, "truncate": 1}, {"fault": 1, "truncate": 1})
     actors = _FAULT_ACTORS + (
         Actor("truncate", "truncate", truncater, min=1, max=1),
