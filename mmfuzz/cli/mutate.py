@@ -7,13 +7,15 @@ same populations, parameters and bound, and prints one line per mutant.
 Exit codes: 0 the verdict rests on something (a mutant is racy); 1 the clean verdict
 does not stand: it is vacuous (no mutant breaks anything), or the unmutated kernel is
 itself racy (not a clean verdict to mutate: the race is printed); 2 bad input; 3 the
-check could not be completed (--max-runs) and no mutant was racy.
+check could not be completed (--max-runs) and no mutant was racy. With --mutant, only
+those mutants run, and exit 1 means none of them breaks the verdict.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections import Counter
 
 from .args import (EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, add_run_selection,
@@ -33,6 +35,7 @@ def add_command(sub) -> None:
     p.add_argument("--max-runs", type=positive, default=200_000, help="schedules per exploration, at most")
     p.add_argument("--mutant", action="append", metavar="NAME",
                    help="run only this mutant ('STEP in FUNCTION' or 'PATH=VERSION'; repeatable)")
+    p.add_argument("--show", action="store_true", help="print the race each racy mutant runs into")
     p.add_argument("--json", action="store_true",
                    help="a list of {mutant, kind, site, verdict, invariant, preemptions, schedules}")
     add_races_flag(p)
@@ -61,7 +64,7 @@ def run_mutate(args) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in ([base] if base.verdict == RACY else m.results)], indent=2))
     else:
-        print_mutation(m)
+        print_mutation(m, selected=args.mutant is not None, show=args.show)
     if base.verdict == RACY:
         return EXIT_FOUND
     if base.verdict != CLEAN:
@@ -71,31 +74,38 @@ def run_mutate(args) -> int:
     return EXIT_INCOMPLETE if m.incomplete else EXIT_FOUND
 
 
-def print_mutation(m) -> None:
+def print_mutation(m, selected: bool = False, show: bool = False) -> None:
+    from mmfuzz.engine.timeline import render_violation
+
     opts = "".join(f" --{k} {v}" for k, v in m.options.items())
     pops = "; ".join(population_label(p) for p in m.populations)
     base = m.baseline
     print(f"mmfuzz mutate: {m.scenario}{opts} on {m.kernel}, every schedule within {m.bound} preemption(s) "
           f"of {pops}")
     if base.verdict == "racy":
-        print(f"unmutated: RACY, {base.invariant} with {base.preemptions} preemption(s): {base.message}")
+        print(f"unmutated: RACY, {base.invariant} with {base.preemptions} preemption(s)\n")
+        print(render_violation(base.violation))
         return
     print(f"unmutated: {base.verdict} ({base.schedules} schedules, {base.seconds:.1f}s)\n")
     names = [r.mutant.name + (" (declared)" if r.mutant.kind == "declared" else "") for r in m.results]
     width = max([len(n) for n in names] + [20])
     for name, r in zip(names, m.results):
-        inv = r.invariant or "-"
+        inv = r.invariant or ("(not reached)" if r.reached is False else "-")
         pre = f"{r.preemptions} preemption(s)" if r.verdict == "racy" else "-"
         print(f"  {r.verdict:<10} {name:<{width}}  {inv:<20} {pre:<15} {r.schedules} schedules")
+        if show and r.violation is not None:
+            print("\n" + render_violation(r.violation) + "\n")
     print()
     if m.rests_on:
         rests = ", ".join(m.rests_on)
     elif m.incomplete:
         rests = "nothing found, but some mutants are incomplete"
+    elif selected:
+        rests = f"none of these {len(m.results)} mutant(s)"
     else:
         rests = "NOTHING: the clean verdict is vacuous"
-    print("this verdict rests on: " + rests)
-    print("not needed here: " + (", ".join(m.not_needed) or "-"))
+    for line in ("this verdict rests on: " + rests, "not needed here: " + (", ".join(m.not_needed) or "-")):
+        print(textwrap.fill(line, width=100, subsequent_indent="    ", break_on_hyphens=False))
     if m.incomplete:
         print("INCOMPLETE (--max-runs reached): " + ", ".join(m.incomplete))
     print(f"({len(m.results)} mutants, {m.seconds:.1f}s)")

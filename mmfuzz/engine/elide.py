@@ -31,6 +31,7 @@ from .locks import SHARED, LockTable
 from .task import _PRIMITIVE_CODES, kernel_name
 
 _CO_GENERATOR = 0x20
+MUTANT_NOTE = "mutant: elided, the lock is not taken"
 _LOCK_HELPERS: set[str] = set()
 
 
@@ -161,7 +162,7 @@ class ElidingLocks:
         if site not in self.run.elide:
             return site
         self.table.elide(lock, self.task.id)
-        self.task.note(f"mutant: {site_name(site)} is elided")
+        self.task.note(MUTANT_NOTE)
         return None
 
     def try_acquire(self, lock: str, mode: str, tid: int) -> bool:

@@ -85,6 +85,7 @@ class MutantResult:
     schedules: int = 0
     seconds: float = 0.0
     violation: object = attrs.field(default=None, repr=False, eq=False)
+    reached: bool | None = None  # a lock mutant's site: did the unmutated kernel reach it?
 
     def to_json(self) -> dict:
         m = self.mutant
@@ -216,6 +217,7 @@ def mutate(scenario: str, kernel: str, *, overrides=None, options=None, counts=N
     declared = declared_mutants(versions, scen.paths)
     out = Mutation(scen.name, kernel, dict(scen.opts), {p: versions[p].name for p in sorted(scen.paths)},
                    populations, max_preemptions, MutantResult(None, CLEAN))
+    wanted = None if only is None else [parse_mutant(n, declared) for n in only]  # bad names: before any run
     reached: set = set()
     recorders: list = []
 
@@ -230,15 +232,14 @@ def mutate(scenario: str, kernel: str, *, overrides=None, options=None, counts=N
             return out
     elif only is None:
         raise ValueError("mutate(baseline=False) needs the mutants to run (only=...)")
-    mutants = [lock_mutant(s) for s in sorted(reached, key=site_name)] + declared
-    if only is not None:
-        by_name = {m.name: m for m in mutants}
-        mutants = [by_name.get(n) or parse_mutant(n, declared) for n in only]
+    mutants = wanted if wanted is not None else [lock_mutant(s) for s in sorted(reached, key=site_name)] + declared
     for m in mutants:
         r = _explore(populations, combos, max_preemptions, max_runs, _maker(m, recorders, scenario, kernel,
                                                                              overrides, options, scen,
                                                                              kernel_cls, versions))
         r.mutant = m
+        if m.kind == LOCK and baseline:
+            r.reached = m.site in reached
         out.results.append(r)
     out.seconds = round(time.perf_counter() - start, 3)
     return out

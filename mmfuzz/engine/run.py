@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-from .elide import ElidingLocks, SiteLog, WatchedLocks, acquire_site, site_name
+from .elide import MUTANT_NOTE, ElidingLocks, SiteLog, WatchedLocks, acquire_site
 from .task import Acquire, Task, innermost_function, step_label
 from .violations import InvariantBroken, KernelCrash, Violation
 
@@ -147,7 +147,7 @@ class Run:
             task.notes = []
         else:  # a mutant: as if the lock were taken
             self.state.locks.elide(pending.lock, tid)
-            task.notes = [f"mutant: {site_name(task.elided_site)} is elided"]
+            task.notes = [MUTANT_NOTE]
         task.steps += 1
         try:
             task.pending = task.gen.send(None)
