@@ -136,7 +136,7 @@ def test_cli_text_exit_1_when_no_mutant_breaks_the_verdict():
     p = cli(*XFS59, "--mutant", "down_read(mmap_lock) in do_user_addr_fault")
     assert p.returncode == 1, p.stderr
     assert "clean      down_read(mmap_lock) in do_user_addr_fault" in p.stdout
-    assert "this verdict rests on: NOTHING: the clean verdict is vacuous" in p.stdout
+    assert "this verdict rests on: none of these 1 mutant(s)" in p.stdout
 
 
 def test_cli_a_racy_kernel_is_not_a_clean_verdict_to_mutate():
@@ -156,3 +156,35 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, message):
     p = cli(*args)
     assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not p.stdout
+
+
+def test_a_mutant_is_flagged_by_its_docstring_and_mutates_the_version_it_subclasses():
+    from mmfuzz.engine.versions import CodePath
+
+    path = CodePath("p", file="p.c", doc="a path")
+
+    @path.version("v1", since="v6.12", models="v1")
+    class V1:
+        """The real one."""
+
+    @path.version("no-recheck", models="v1 without its re-check")
+    class NoRecheck(V1):
+        """Mutant: v1 without its re-check."""
+
+    assert not path.versions["v1"].mutant
+    assert path.versions["no-recheck"].mutant and path.versions["no-recheck"].mutates == ("v1",)
+    with pytest.raises(ValueError, match="cannot be in a kernel"):
+        path.version("bad", since="v7.0", mutant=True, models="m")(type("Bad", (V1,), {}))
+
+
+def test_list_shows_mutants_apart_from_versions():
+    import json
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-m", "mmfuzz", "list", "--json"], capture_output=True, text=True, timeout=120)
+    walk = next(x for x in json.loads(p.stdout)["paths"] if x["name"] == "walk_page_range")
+    assert "two-loads" not in [v["name"] for v in walk["versions"]]
+    assert [(m["name"], m["mutates"]) for m in walk["mutants"]] == [("two-loads", ["9b25a6e3d243"])]
+    text = subprocess.run([sys.executable, "-m", "mmfuzz", "list"], capture_output=True, text=True, timeout=120).stdout
+    # versions are indented four spaces, a path's mutants six, under their own heading
+    assert "protection mutants" in text and "\n      no-reunmap " in text and "\n    no-reunmap " not in text
