@@ -16,7 +16,7 @@ import re
 
 import attrs
 
-from .task import kernel_name
+from .task import inherit_marks, kernel_name
 
 
 class UnknownName(ValueError):
@@ -85,6 +85,7 @@ class CodePath:
             self.versions[name] = Version(self.name, name, cls, models, since, commit, racy,
                                           mutant=is_mutant, mutates=bases if is_mutant else ())
             cls.__mmfuzz_version__ = (self.name, name)
+            inherit_marks(cls)
             return cls
 
         return register
