@@ -184,9 +184,11 @@ def test_a_campaign_starts_with_every_schedule_of_the_small_populations(tmp_path
     assert [spec.get("mode", "fuzz") for spec in later] == ["explore", "fuzz"]
 
 
-def test_a_vacuous_clean_verdict_fails_the_campaign(tmp_path):
+def test_a_vacuous_clean_verdict_fails_the_campaign(tmp_path, monkeypatch):
     """One incrementer needs no lock: the clean verdict holds, and proves nothing."""
     import toy  # noqa: F401  (registers the toy scenarios)
+
+    monkeypatch.setenv("MMFUZZ_RACES", "")  # the shards name `toy`: no later subprocess inherits it
 
     rows = [Row("toy-lost-update", "v6.12", (("toy_counter", "atomic"),), (), "clean"),
             Row("toy-lost-update", "v6.12", (("toy_counter", "locked"),), (), "clean",
