@@ -48,6 +48,8 @@ class Cell:
     invariants: set = attrs.Factory(set)
     errors: list = attrs.Factory(list)
     explored: int = 0  # how many of the scenario's explore_with populations were run
+    mutated: bool = False  # a clean row's mutate shard was handed out
+    vacuous: str = ""  # why the clean verdict is not evidence (its mutate shard), if it is not
 
     @property
     def found(self) -> bool:
@@ -78,6 +80,11 @@ class Summary:
     def unexpected(self) -> list:
         """Cells declared clean that broke an invariant: the campaign fails on these."""
         return [c for c in self.cells if c.row.expect == "clean" and c.found]
+
+    @property
+    def vacuous(self) -> list:
+        """Cells declared clean whose verdict no protection mutant breaks: failures too."""
+        return [c for c in self.cells if c.vacuous]
 
 
 class Campaign:
@@ -113,6 +120,12 @@ class Campaign:
                              "preemptions": EXPLORE_PREEMPTIONS, "max_states": EXPLORE_STATES,
                              "fallback": EXPLORE_FALLBACK, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
+        if row.expect == "clean" and not cell.mutated:
+            # then is the clean verdict evidence: does a mutant of a protection break it?
+            cell.mutated = True
+            return target | {"mode": "mutate", "rests_on": [list(p) for p in row.rests_on],
+                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
         elif cell.rate:
@@ -127,6 +140,9 @@ class Campaign:
         cell.examples += result["examples"]
         cell.steps += result["steps"]
         cell.seconds += result["seconds"]
+        if result.get("vacuous"):
+            cell.vacuous = result["vacuous"]
+            self.progress.say(f"{cell.row.scenario} on {cell.row.label}: {cell.vacuous}")
         if result["error"]:
             cell.errors.append(result["error"])
             self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "

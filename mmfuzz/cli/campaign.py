@@ -97,7 +97,9 @@ def run_campaign(args) -> int:
           + (f"; {summary.interrupted}" if summary.interrupted else ""))
     for c in summary.unexpected:
         print(f"FAIL {c.row.scenario} on {c.row.label}: declared clean, broke {', '.join(sorted(c.invariants))}")
+    for c in summary.vacuous:
+        print(f"FAIL {c.row.scenario} on {c.row.label}: {c.vacuous}")
     print("report: " + ", ".join(map(str, paths)))
-    if summary.unexpected:
+    if summary.unexpected or summary.vacuous:
         return EXIT_FOUND
     return 130 if summary.interrupted == "interrupted" else EXIT_CLEAN
