@@ -22,6 +22,7 @@ from __future__ import annotations
 import attrs
 
 from mmfuzz.api import prepare
+from mmfuzz.engine.target import check_params
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.versions import UnknownName
 from mmfuzz.engine.violations import Violation
@@ -30,6 +31,8 @@ from .execute import execute, segments
 from .schema import Entry
 
 VIOLATES, CLEAN, STALE, BROKEN, SKIPPED = "violates", "clean", "stale", "broken", "skipped"
+# what leaves a replay unfinished: the entry could not be checked (exit 3)
+INCOMPLETE = (STALE, BROKEN)
 
 
 @attrs.define
@@ -101,6 +104,10 @@ def _setup_problem(scen, population, params) -> str:
     if set(params) != set(scen.params):
         return (f"scenario {scen.name} parameters are {sorted(scen.params)}, "
                 f"the entry has {sorted(params)}")
+    try:
+        check_params(scen, params)  # a value the scenario does not declare (a hand edit, a change)
+    except UnknownName as e:
+        return str(e)
     return ""
 
 
