@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 
 from mmfuzz.engine.versions import UnknownName
 
@@ -40,6 +43,21 @@ def _reachable(address: str, timeout: float) -> None:
         if b"pickle-protocol" not in greeting and b"compression" not in greeting:
             raise ValueError(f"{address} is not a Dask scheduler (no Dask handshake within "
                              f"{min(timeout, HANDSHAKE_SECONDS):.0f}s)")
+
+
+@contextlib.contextmanager
+def workers_ignore_sigint():
+    """Worker processes started inside inherit SIGINT ignored (Python keeps an ignored
+    SIGINT at start-up): Ctrl-C at the terminal reaches the whole process group, and only
+    the driver should act on it (cancel, write the report), not every worker with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class SerialBackend:
@@ -81,8 +99,9 @@ class DaskBackend:
                 _reachable(scheduler, connect_timeout)
                 self.client = Client(scheduler, timeout=connect_timeout)
             else:
-                self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                with workers_ignore_sigint():
+                    self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError, ValueError) as e:
             self.close()
