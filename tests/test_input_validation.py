@@ -116,10 +116,25 @@ def test_one_seed_gives_one_result_on_every_entry_point(tmp_path):
     out = json.loads(shard.stdout)
     assert out["examples"] == api.examples and out["entry"]["schedule"] == api.schedule, "campaign shard"
 
-    plugin = subprocess.run([sys.executable, "-m", "pytest", "--kernel", "v6.12", "--scenario", "pagewalk",
+    plugin = subprocess.run([sys.executable, "-m", "pytest", "--mmfuzz-kernel", "v6.12", "--mmfuzz-scenario", "pagewalk",
                              "--mmfuzz-seed", str(SEED), "--mmfuzz-max-examples", str(BUDGET),
                              "-p", "no:cacheprovider", "-p", "no:xdist", "-q"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     m = re.search(r"found in (\d+) examples, [\d.]+s; shrunk to (\d+) steps", plugin.stdout)
     assert m, plugin.stdout[-2000:]
     assert _key(True, int(m[1]), int(m[2])) == want, "pytest"
+
+
+@pytest.mark.parametrize("args,message", [
+    # ran nothing (exit 5, "no tests ran") before: a typo looked like an empty selection
+    (["--mmfuzz-kernel", "v6.12", "--mmfuzz-fs", "ntfs"], "no selected scenario takes --mmfuzz-fs ntfs"),
+    (["--mmfuzz-kernel", "v6.12", "--mmfuzz-scenario", "pagewalk", "--mmfuzz-with",
+      "truncate_inode_pages_range=no-reunmap"], "no selected scenario runs truncate_inode_pages_range"),
+    # ignored before: the project's tests ran as if it had not been given
+    (["--mmfuzz-with", "walk_page_range=v6.12"], "--mmfuzz-with need(s) --mmfuzz-kernel"),
+])
+def test_pytest_plugin_refuses_options_that_would_run_nothing(args, message, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-p", "no:xdist",
+                        "-q", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert message in p.stdout + p.stderr and "Traceback" not in p.stdout + p.stderr

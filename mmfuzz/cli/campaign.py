@@ -87,9 +87,10 @@ def check_profile(name: str) -> None:
 
     profiles.register()
     try:
-        settings.get_profile(name)
+        settings.get_profile(profiles.resolve(name))
     except InvalidArgument:
-        raise UsageError(f"unknown settings profile {name!r}; known: ci, nightly, dev") from None
+        raise UsageError(f"unknown settings profile {name!r}; known: "
+                         f"{', '.join(profiles.NAMES)} (or ci, nightly)") from None
 
 
 def run_campaign(args) -> int:

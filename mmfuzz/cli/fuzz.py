@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .output import add_output_flags, add_replay_string, race_report
 from .args import (EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_races_flag, add_run_selection, at_least_one,
                    parse_counts, parse_overrides, parse_params, positive, scenario_options)
 from .save import SaveFailed, add_save_flag, print_saved, save_found
@@ -21,6 +22,7 @@ def add_command(sub) -> None:
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (JSON value: pud, true, 3)")
     p.add_argument("--json", action="store_true")
+    add_output_flags(p)
     add_save_flag(p)
     add_races_flag(p)
     p.set_defaults(handler=run_fuzz)
@@ -43,12 +45,12 @@ def run_fuzz(args) -> int:
         except SaveFailed as e:  # the race is printed all the same: it must not be lost
             failed = e
     if args.json:
-        out = result.to_json()
+        out = add_replay_string(result.to_json(), result)
         if saved:
             out["corpus"] = saved
         print(json.dumps(out, indent=2))
     elif result.found:
-        print(result.report)
+        print(race_report(result, args))
         print(f"\nfound in {result.examples} examples, {result.seconds:.1f}s; "
               f"shrunk to {result.steps} steps, {result.switches} switches")
         if saved:
