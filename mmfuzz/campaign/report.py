@@ -133,7 +133,7 @@ def junit(s) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = create_temporary(path.parent, suffix="")
+    fd, tmp = create_temporary(path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

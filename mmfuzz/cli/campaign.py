@@ -72,7 +72,7 @@ def check_writable(folder, what: str) -> None:
 
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        fd, tmp = create_temporary(Path(folder), suffix="")
+        fd, tmp = create_temporary(Path(folder))
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:

@@ -45,10 +45,11 @@ def path_for(folder, entry: Entry) -> Path:
     return Path(folder) / f"{entry.name}.json"
 
 
-def create_temporary(folder: Path, suffix: str = ".json") -> tuple[int, Path]:
-    """An exclusive new hidden file in `folder`, mode 0666 less the umask."""
+def create_temporary(folder: Path) -> tuple[int, Path]:
+    """An exclusive new hidden file in `folder`, mode 0666 less the umask (not *.json:
+    nothing that looks for entries ever takes half of one)."""
     while True:
-        tmp = folder / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+        tmp = folder / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
         except FileExistsError:
