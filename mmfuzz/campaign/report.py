@@ -4,7 +4,8 @@
   timeline.
 - report.json: for tools: every cell's counts and the new entries' names.
 - junit.xml: for CI: one test case per cell; a finding where the scenario declares the
-  kernel clean is a failure, a declared race not found within the budget is skipped.
+  kernel clean is a failure, and so is a clean verdict no protection mutant breaks
+  (vacuous); a declared race not found within the budget is skipped.
 Each file is written to a temporary name and renamed: an interrupted write never
 leaves half a report.
 """
@@ -25,6 +26,8 @@ from .progress import clock
 def verdict(cell) -> str:
     if cell.found:
         return "RACE, expected clean" if cell.row.expect == "clean" else "race"
+    if cell.vacuous:
+        return "VACUOUS clean"
     if cell.errors:  # some shards did not finish: no clean verdict
         return "error" if not cell.examples else "incomplete"
     return "not found" if cell.row.expect == "racy" else "clean"
@@ -32,7 +35,7 @@ def verdict(cell) -> str:
 
 def mark(cell) -> str:
     v = verdict(cell)
-    ok = {"racy": cell.found, "clean": not cell.found}.get(cell.row.expect)
+    ok = {"racy": cell.found, "clean": not cell.found and not cell.vacuous}.get(cell.row.expect)
     sign = "" if ok is None else (" ✓" if ok else " ✗")
     return f"{v}{sign}"
 
@@ -98,6 +101,8 @@ def as_json(s) -> dict:
         "examples": s.examples, "steps": s.steps, "findings": s.findings, "new": s.new,
         "duplicates": s.duplicates, "errors": s.errors, "corpus_before": s.corpus_before,
         "unexpected": [kernel_label(c.row) for c in s.unexpected],
+        "vacuous": [{"scenario": scenario_label(c.row), "kernel": kernel_label(c.row), "why": c.vacuous}
+                    for c in s.vacuous],
         "cells": [{"scenario": c.row.scenario, "options": dict(c.row.options), "kernel": c.row.kernel,
                    "overrides": dict(c.row.overrides), "expect": c.row.expect, "verdict": verdict(c),
                    "shards": c.shards, "examples": c.examples, "steps": c.steps,
@@ -113,7 +118,7 @@ def as_json(s) -> dict:
 
 def junit(s) -> str:
     suite = ET.Element("testsuite", name="mmfuzz-campaign", tests=str(len(s.cells)),
-                       failures=str(len(s.unexpected)),
+                       failures=str(len(s.unexpected) + len([c for c in s.vacuous if not c.found])),
                        skipped=str(sum(1 for c in s.cells if c.row.expect == "racy" and not c.found)),
                        errors=str(sum(1 for c in s.cells if c.errors and not (c.row.expect == "clean" and c.found))),
                        time=f"{s.elapsed:.1f}")
@@ -123,6 +128,8 @@ def junit(s) -> str:
         if c.row.expect == "clean" and c.found:
             ET.SubElement(case, "failure", message=f"declared clean, broke {', '.join(sorted(c.invariants))}").text = (
                 "new: " + ", ".join(c.new) + "\nknown: " + ", ".join(c.known))
+        elif c.vacuous:
+            ET.SubElement(case, "failure", message=c.vacuous).text = c.vacuous
         elif c.errors:  # some of its shards did not run to the end: the cell is not checked
             ET.SubElement(case, "error", message=f"{len(c.errors)} shard error(s): {c.errors[0].splitlines()[0]}"
                           ).text = "\n\n".join(c.errors)

@@ -43,6 +43,8 @@ class Cell:
     invariants: set = attrs.Factory(set)
     errors: list = attrs.Factory(list)
     explored: int = 0  # how many of the scenario's explore_with populations were run
+    mutated: bool = False  # a clean row's mutate shard was handed out
+    vacuous: str = ""  # why the clean verdict is not evidence (its mutate shard), if it is not
 
     @property
     def found(self) -> bool:
@@ -81,6 +83,11 @@ class Summary:
         """Cells declared clean that broke an invariant: the campaign fails on these."""
         return [c for c in self.cells if c.row.expect == "clean" and c.found]
 
+    @property
+    def vacuous(self) -> list:
+        """Cells declared clean whose verdict no protection mutant breaks: failures too."""
+        return [c for c in self.cells if c.vacuous]
+
 
 class Campaign:
     def __init__(self, rows, *, seconds: float, backend, corpus, progress, profile: str = "nightly",
@@ -114,6 +121,12 @@ class Campaign:
             return target | {"mode": "explore", "population": dict(population),
                              "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
+        if row.expect == "clean" and not cell.mutated:
+            # then is the clean verdict evidence: does a mutant of a protection break it?
+            cell.mutated = True
+            return target | {"mode": "mutate", "rests_on": [list(p) for p in row.rests_on],
+                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
         elif cell.rate:
@@ -128,6 +141,9 @@ class Campaign:
         cell.examples += result["examples"]
         cell.steps += result["steps"]
         cell.seconds += result["seconds"]
+        if result.get("vacuous"):
+            cell.vacuous = result["vacuous"]
+            self.progress.say(f"{cell.row.scenario} on {cell.row.label}: {cell.vacuous}")
         if result["error"]:
             cell.errors.append(result["error"])
             self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "

@@ -131,6 +131,8 @@ def run_campaign(args) -> int:
           + (f"; {summary.interrupted}" if summary.interrupted else ""))
     for c in summary.unexpected:
         print(f"FAIL {c.row.scenario} on {c.row.label}: declared clean, broke {', '.join(sorted(c.invariants))}")
+    for c in summary.vacuous:
+        print(f"FAIL {c.row.scenario} on {c.row.label}: {c.vacuous}")
     for entry, why in summary.unsaved:
         print(f"NOT SAVED {entry.name} ({entry.invariant} on {entry.kernel}): {why}")
     try:
@@ -138,8 +140,8 @@ def run_campaign(args) -> int:
         print("report: " + ", ".join(map(str, paths)))
     except OSError as e:
         print(f"mmfuzz: error: cannot write the report to {args.out}: {e.strerror or e}", file=sys.stderr)
-        return EXIT_FOUND if summary.unexpected else EXIT_INCOMPLETE
-    if summary.unexpected:
+        return EXIT_FOUND if summary.unexpected or summary.vacuous else EXIT_INCOMPLETE
+    if summary.unexpected or summary.vacuous:
         return EXIT_FOUND
     if summary.interrupted == "interrupted":
         return 130
