@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from mmfuzz import __version__
+from mmfuzz.corpus.store import create_temporary
 
 from .progress import clock
 
@@ -28,8 +28,8 @@ def verdict(cell) -> str:
         return "RACE, expected clean" if cell.row.expect == "clean" else "race"
     if cell.vacuous:
         return "VACUOUS clean"
-    if cell.errors and not cell.examples:
-        return "error"
+    if cell.errors:  # some shards did not finish: no clean verdict
+        return "error" if not cell.examples else "incomplete"
     return "not found" if cell.row.expect == "racy" else "clean"
 
 
@@ -76,6 +76,16 @@ def markdown(s) -> str:
                 + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
                 + f": {e.invariant}", "", "```", *e.timeline, "```", "",
                 f"Replay: `mmfuzz replay {Path(s.corpus) / (e.name + '.json')}`", ""]
+    if s.unsaved:
+        out += ["## Races not saved", "",
+                "Found, but the corpus could not take them: each is kept here in full.", ""]
+        for e, why in s.unsaved:
+            out += [f"### {e.name}", "", f"`{e.scenario}` on {e.kernel}"
+                    + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
+                    + f": {e.invariant}. Not saved: {why}", "", "```", *e.timeline, "```", ""]
+    if s.lost:
+        out += ["## Stopped early", "", f"The backend failed: `{s.lost.splitlines()[0]}`. "
+                "Shards that had come back are counted; the rest did not run.", ""]
     errors = [(c, err) for c in s.cells for err in c.errors]
     if errors:
         out += ["## Shard errors", ""]
@@ -100,6 +110,9 @@ def as_json(s) -> dict:
                    "known": c.known, "invariants": sorted(c.invariants), "errors": len(c.errors)}
                   for c in s.cells],
         "new_entries": [e.name for e in s.new_entries],
+        # a race the corpus could not take travels in the report, whole
+        "unsaved": [{"why": why, "entry": e.to_json()} for e, why in s.unsaved],
+        "lost": s.lost, "complete": not s.incomplete,
     }
 
 
@@ -107,7 +120,7 @@ def junit(s) -> str:
     suite = ET.Element("testsuite", name="mmfuzz-campaign", tests=str(len(s.cells)),
                        failures=str(len(s.unexpected) + len([c for c in s.vacuous if not c.found])),
                        skipped=str(sum(1 for c in s.cells if c.row.expect == "racy" and not c.found)),
-                       errors=str(sum(1 for c in s.cells if c.errors and not c.examples)),
+                       errors=str(sum(1 for c in s.cells if c.errors and not (c.row.expect == "clean" and c.found))),
                        time=f"{s.elapsed:.1f}")
     for c in s.cells:
         case = ET.SubElement(suite, "testcase", classname=f"mmfuzz.{scenario_label(c.row)}",
@@ -117,8 +130,9 @@ def junit(s) -> str:
                 "new: " + ", ".join(c.new) + "\nknown: " + ", ".join(c.known))
         elif c.vacuous:
             ET.SubElement(case, "failure", message=c.vacuous).text = c.vacuous
-        elif c.errors and not c.examples:
-            ET.SubElement(case, "error", message=c.errors[0].splitlines()[0]).text = c.errors[0]
+        elif c.errors:  # some of its shards did not run to the end: the cell is not checked
+            ET.SubElement(case, "error", message=f"{len(c.errors)} shard error(s): {c.errors[0].splitlines()[0]}"
+                          ).text = "\n\n".join(c.errors)
         elif c.row.expect == "racy" and not c.found:
             ET.SubElement(case, "skipped", message=f"declared race not found in {c.examples} examples")
         ET.SubElement(case, "system-out").text = f"{c.examples} examples, {c.findings} findings"
@@ -126,10 +140,14 @@ def junit(s) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    fd, tmp = create_temporary(path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def write(summary, out) -> list[Path]:

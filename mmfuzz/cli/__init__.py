@@ -35,6 +35,10 @@ def main(argv=None) -> int:
     except (UsageError, UnknownName) as e:
         print(f"mmfuzz: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as e:  # a path named on the command line that cannot be used
+        where = f"{e.filename}: " if e.filename and len(str(e.filename)) < 200 else ""
+        print(f"mmfuzz: error: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("mmfuzz: interrupted", file=sys.stderr)
         return 130

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from .output import add_output_flags, add_replay_string, race_report
-from .args import (EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, add_run_selection,
-                   parse_counts, parse_overrides, parse_params, positive, scenario_options)
+from .args import (UsageError, add_races_flag, add_run_selection, at_least_one, exit_code, parse_counts,
+                   parse_overrides, parse_params, positive, scenario_options)
 
 
 def bound(text: str):
@@ -27,7 +27,8 @@ def add_command(sub) -> None:
     p.add_argument("--preemptions", type=bound, default=2, metavar="N|all",
                    help="the bound: schedules with at most N preemptions (default 2); "
                         "all: every interleaving")
-    p.add_argument("--max-runs", type=positive, default=200_000, help="stop after this many runs")
+    p.add_argument("--max-runs", type=at_least_one, default=200_000,
+                   help="stop after this many runs (then: INCOMPLETE, exit 3)")
     p.add_argument("--max-states", type=positive, default=250_000,
                    help="stop after this many distinct states (bounds memory: about 3 KiB a state)")
     p.add_argument("--prune", action="store_true",
@@ -43,9 +44,11 @@ def add_command(sub) -> None:
 
 def run_explore(args) -> int:
     from mmfuzz.api import exhaust, get_scenario
+    from mmfuzz.engine.target import check_counts
 
     counts = parse_counts(args.actors)
     scen = get_scenario(args.scenario, scenario_options(args))
+    check_counts(scen, counts)
     for a in scen.actors:  # unnamed kinds: one of each (or the minimum, if more)
         counts.setdefault(a.kind, (a.min, max(a.min, min(1, a.max))))
     stateful = args.prune or args.preemptions is None
@@ -71,6 +74,4 @@ def run_explore(args) -> int:
         scope = ("in any interleaving" if args.preemptions is None
                  else f"in every schedule with up to {args.preemptions} preemption(s)")
         print(f"mmfuzz: {result.scenario} on {result.kernel}: no violation {scope} ({counted})")
-    if result.found:
-        return EXIT_FOUND
-    return EXIT_CLEAN if result.complete else EXIT_INCOMPLETE
+    return exit_code(result.found, not result.complete)
