@@ -73,3 +73,39 @@ def test_each_fill_path_races_on_generic_v59(actor):
 def test_fill_is_clean(kernel, fs):
     r = fuzz("punch-vs-fill", kernel, seed=1, max_examples=BUDGET, options={"fs": fs})
     assert not r.found, r.report
+
+
+EXT4 = {"fs": "ext4"}
+FILLERS = ("fault", "read", "fadvise")
+
+
+def only(actor: str) -> dict:
+    return {"punch": (1, 1), "reuse": (0, 0)} | {k: (1, 1) if k == actor else (0, 0) for k in FILLERS}
+
+
+def test_ext4_v59_faults_are_serialised_by_i_mmap_sem():
+    # ea3d7209ca01 (v4.5): ext4_filemap_fault() and the punch share i_mmap_sem
+    r = exhaust("punch-vs-fill", "v5.9", options=EXT4, counts=only("fault"), params={"read_index": 0},
+                max_preemptions=2)
+    assert not r.found and r.complete, r.report
+    # the same fault path without it (the generic fs) is racy
+    r = exhaust("punch-vs-fill", "v5.9", options={"fs": "generic"}, counts=only("fault"), max_preemptions=2)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero"), r.report
+
+
+@pytest.mark.parametrize("actor", ["read", "fadvise"])
+def test_ext4_v59_read_and_readahead_fill_the_hole(actor):
+    r = exhaust("punch-vs-fill", "v5.9", options=EXT4, counts=only(actor), max_preemptions=1)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero") and r.bound == 1, r.report
+
+
+@pytest.mark.parametrize("actor,mutant", [("read", {"page_cache_ra_unbounded": "v5.8"}),
+                                          ("fadvise", {"page_cache_ra_unbounded": "v5.8"}),
+                                          ("fault", {"filemap_fault": "v5.8"})])
+def test_ext4_v515_rests_on_invalidate_lock(actor, mutant):
+    r = exhaust("punch-vs-fill", "v5.15", options=EXT4, counts=only(actor), params={"read_index": 0},
+                max_preemptions=2)
+    assert not r.found and r.complete, r.report
+    # the fill path of v5.8 (no invalidate_lock) on v5.15 ext4: the stale data is back
+    r = exhaust("punch-vs-fill", "v5.15", options=EXT4, overrides=mutant, counts=only(actor), max_preemptions=2)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero"), r.report

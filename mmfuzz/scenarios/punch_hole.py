@@ -28,6 +28,7 @@ from mmfuzz.model.pgtable import mk_leaf
 from mmfuzz.model.state import State
 
 # import for registration of the code paths these scenarios run
+import mmfuzz.kernel.fs.ext4.inode  # noqa: F401,E402
 import mmfuzz.kernel.fs.genericfs  # noqa: F401,E402
 import mmfuzz.kernel.fs.readpage  # noqa: F401,E402
 import mmfuzz.kernel.fs.xfs.xfs_bmap_util  # noqa: F401,E402
@@ -54,6 +55,8 @@ def punch_hole(k, t, s):
     def vfs_fallocate():
         if _fs(s) == "xfs":
             yield from k.xfs_file_fallocate(t, FILE, *PUNCH)
+        elif _fs(s) == "ext4":
+            yield from k.ext4_punch_hole(t, FILE, *PUNCH)
         else:
             yield from k.genericfs_fallocate(t, FILE, *PUNCH)
         s.extra["punch_returned"] = True  # part of the punch's last step
@@ -83,6 +86,8 @@ def buffered_read(k, t, s):
         t.seen["after_punch"] = s.extra["punch_returned"]
         if _fs(s) == "xfs":
             data = yield from k.xfs_file_read_iter(t, FILE, index)
+        elif _fs(s) == "ext4":
+            data = yield from k.ext4_file_read_iter(t, FILE, index)
         else:
             data = yield from k.generic_file_read_iter(t, FILE, index)
         t.seen["read"] = (index, data)
@@ -116,8 +121,10 @@ def write_other_file(k, t, s):
 class PunchHoleBase(Scenario):
     paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
              "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
-             "pte_offset_map_lock", "xfs_file", "xfs_free_file_space", "genericfs")
-    options = {"fs": ("xfs", "generic")}
+             "pte_offset_map_lock", "xfs_file", "xfs_free_file_space", "genericfs", "ext4")
+    # xfs and ext4 as they are; generic: a filesystem whose fill paths (fault, read,
+    # readahead) take no lock the punch holds, as ceph and cifs before v5.15
+    options = {"fs": ("xfs", "generic", "ext4")}
 
     def initial_state(self, k, params):
         s = State()
@@ -262,7 +269,8 @@ class PunchVsFill(PunchHoleBase):
         "fault_index": [0, 1],
         "read_index": [0, 1],
     }
-    racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}},)
+    # ext4 (i_mmap_sem on fault and punch since v4.5) only through read() and fadvise
+    racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}}, {"kernel": "v5.9", "options": {"fs": "ext4"}})
     clean_on = ({"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v5.15", "options": {"fs": "generic"}},
-                {"kernel": "v6.4"})
+                {"kernel": "v5.15", "options": {"fs": "ext4"}}, {"kernel": "v6.4"})
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
