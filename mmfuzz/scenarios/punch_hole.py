@@ -1,4 +1,4 @@
-"""2020: hole punch vs page-cache fills (fault, fault-around, read, readahead), XFS and a generic fs.
+"""2020: hole punch and truncate vs page-cache fills (fault, fault-around, read, readahead).
 
 A file of two pages, each on its own disk block, is mapped shared (MADV_RANDOM) by one
 process. The punch frees both pages' blocks (FALLOC_FL_PUNCH_HOLE|KEEP_SIZE); the disk
@@ -10,6 +10,10 @@ Two scenarios:
 - ``punch-vs-fill``: Jan Kara's race (730633f0b7f9): can a fault, read() or readahead
   instantiate a page between the truncate and the freeing of the blocks, so that the
   hole keeps stale data of a freed (reused) block?
+- ``truncate-vs-fault-around``: truncate(2) to one page (truncate_setsize(): i_size
+  first, then truncate_pagecache()'s two unmaps around truncate_inode_pages()) vs
+  fault-around and read(): the i_size checks under the page lock are what keep a fault
+  from mapping a page beyond the new EOF.
 """
 
 from __future__ import annotations
@@ -274,3 +278,76 @@ class PunchVsFill(PunchHoleBase):
     clean_on = ({"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v5.15", "options": {"fs": "generic"}},
                 {"kernel": "v5.15", "options": {"fs": "ext4"}}, {"kernel": "v6.4"})
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
+
+
+def truncater(k, t, s):
+    """truncate(fd, 1 page): the second page goes beyond EOF."""
+    def do_sys_truncate():
+        yield from k.genericfs_setattr(t, FILE, NEW_SIZE)
+        s.extra["punch_returned"] = True  # the truncate's last step; faults and reads note it
+    return do_sys_truncate()
+
+
+NEW_SIZE = 1
+
+
+@scenario
+class TruncateVsFaultAround(PunchHoleBase):
+    name = "truncate-vs-fault-around"
+    doc = "truncate(2) (truncate_pagecache) vs fault-around, ->fault and read(): faults beyond the new EOF (2020)"
+    paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
+             "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
+             "pte_offset_map_lock", "genericfs")
+    options = {"fs": ("generic",)}
+    actors = (
+        Actor("truncate", "truncate(1 page)", truncater, min=1, max=1),
+        Actor("fault", "read fault", read_fault, min=1, max=2),
+        Actor("read", "read()", buffered_read, min=0, max=1),
+    )
+    # the fault and the read both at the page the truncate removes (explored cheaply)
+    params = {
+        "cached": [False, True],
+        "prefaulted": [False],
+        "fault_index": [1],
+        "read_index": [1],
+    }
+    # a fault or read() that started before the truncate can leave a page beyond EOF in the
+    # cache (the kernel does too); the i_size checks under the page lock keep it unmapped
+    racy_on = ({"kernel": "v5.9", "overrides": {"filemap_map_pages": "mutant-no-isize-check"}},
+               {"kernel": "v5.9", "overrides": {"filemap_fault": "mutant-no-isize-recheck"}})
+    clean_on = ({"kernel": "v5.9"},)
+    explore_with = ({"truncate": 1, "fault": 1}, {"truncate": 1, "fault": 1, "read": 1})
+
+    def invariants(self, run):
+        s = run.state
+        vma = s.mm.find_vma(VMA)
+        size = s.files[FILE].i_size
+        for addr in range(vma.start, vma.end):
+            hit = translate(s.mem, s.mm, addr)
+            if hit is None or not isinstance(s.mem.frames.get(hit[1].pfn), Folio):
+                continue
+            folio = s.mem.frames[hit[1].pfn]
+            index = vma.pgoff + addr - vma.start
+            if folio.freed:
+                raise InvariantBroken("no-stale-pte", f"the PTE of page {addr:#x} maps pfn {hit[1].pfn:#x}, a freed page")
+            if not s.extra["punch_returned"]:
+                continue
+            if index >= size:
+                raise InvariantBroken(
+                    "no-pte-beyond-eof",
+                    f"truncate to {size} page(s) has returned, and the PTE of page {addr:#x} (index {index}) maps "
+                    f"pfn {hit[1].pfn:#x} ({folio.data}, {'in the cache' if folio.mapping else 'not in the cache'}): "
+                    f"an access beyond EOF must SIGBUS")
+            if folio.mapping != FILE:
+                raise InvariantBroken(
+                    "no-stale-pte",
+                    f"truncate has returned, and the PTE of page {addr:#x} maps pfn {hit[1].pfn:#x}, which left "
+                    f"the page cache (page->mapping == NULL)")
+
+    def on_finish(self, run, task):
+        if task.kind == "read" and task.seen.get("after_punch"):
+            index, data = task.seen["read"]
+            size = run.state.files[FILE].i_size
+            if index >= size and data is not None:
+                raise InvariantBroken("read-beyond-eof", f"{task.title} began after truncate to {size} page(s) "
+                                                         f"returned and read {data} at page {index}")

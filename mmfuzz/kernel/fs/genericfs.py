@@ -52,6 +52,18 @@ class GenericFsV58(KernelCode):
         yield from self.truncate_pagecache_range(t, name, start, end)
         yield from self.genericfs_remove_space(t, name, start, end)
 
+    def genericfs_setattr(self, t, name: str, newsize: int):
+        """truncate(2) to newsize pages, as ext2: inode_lock, ext2_setattr() -> ext2_setsize():
+        truncate_setsize(), then __ext2_truncate_blocks() (its dax_sem does not cover page-cache faults)."""
+        inode = self.s.extra["fs"].inodes[name]
+        yield from down_write(t, inode.i_rwsem)
+        yield from self.genericfs_setsize(t, name, newsize)
+        up_write(t, inode.i_rwsem)
+
+    def genericfs_setsize(self, t, name: str, newsize: int):
+        yield from self.truncate_setsize(t, name, newsize)
+        yield from self.genericfs_remove_space(t, name, newsize, max(self.s.extra["fs"].inodes[name].bmap, default=-1) + 1)
+
     def genericfs_remove_space(self, t, name: str, start: int, end: int):
         fs = self.s.extra["fs"]
         inode = fs.inodes[name]
@@ -73,4 +85,10 @@ class GenericFsV515(GenericFsV58):
         yield from down_write(t, space.invalidate_lock)  # filemap_invalidate_lock()
         yield from self.truncate_pagecache_range(t, name, start, end)
         yield from self.genericfs_remove_space(t, name, start, end)
+        up_write(t, space.invalidate_lock)
+
+    def genericfs_setsize(self, t, name: str, newsize: int):
+        space = self.s.files[name]
+        yield from down_write(t, space.invalidate_lock)  # ext2_setsize(): filemap_invalidate_lock()
+        yield from GenericFsV58.genericfs_setsize(self, t, name, newsize)
         up_write(t, space.invalidate_lock)

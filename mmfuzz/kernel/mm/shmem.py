@@ -102,8 +102,8 @@ class ShmemV2620(KernelCode):
 
 @shmem.version("v2.6.21", since="v2.6.21",
                models="Hugh Dickins, 'holepunch: fix disconnected pages after second truncate' (posted 28 Mar 2007 "
-                      "for 2.6.21; the release it landed in is [mem]; present in 2.6.23.17): unmap_mapping_range() "
-                      "after shmem_truncate_range()'s second truncate_inode_pages_range()")
+                      "for 2.6.21, dated by that: no 2.6.21 tree was read; present in 2.6.23.17): "
+                      "unmap_mapping_range() after shmem_truncate_range()'s second truncate_inode_pages_range()")
 class ShmemV2621(ShmemV2620):
     """The second truncate is followed by an unmap of the hole (even_cows=1)."""
 
