@@ -123,7 +123,7 @@ def test_punch_v2620_maps_a_page_the_punch_dropped():
 
 def test_punch_v2623_is_clean_and_rests_on_the_page_lock():
     r = exhaust("fault-vs-punch", "v2.6.23", counts=FAULT_VS_PUNCH, max_preemptions=2,
-                params={"cached": True, "bystander": False})
+                params={"cached": True, "page0_cached": True})
     assert not r.found and r.complete, r.report
     r = exhaust("fault-vs-punch", "v2.6.23", counts=FAULT_VS_PUNCH, max_preemptions=2,
                 overrides={"do_no_page": "mutant-early-unlock"})
@@ -135,10 +135,10 @@ def test_hughs_holepunch_unmap_helps_only_while_pages_remain():
     runs only if the file still has pages in the cache."""
     hugh = {"shmem": "v2.6.21"}
     r = exhaust("fault-vs-punch", "v2.6.20", overrides=hugh, counts=FAULT_VS_PUNCH, max_preemptions=2,
-                params={"page0_cached": True, "bystander": False})
+                params={"page0_cached": True})
     assert not r.found and r.complete, r.report
     r = exhaust("fault-vs-punch", "v2.6.20", overrides=hugh, counts=FAULT_VS_PUNCH, max_preemptions=2,
-                params={"page0_cached": False, "bystander": False})
+                params={"page0_cached": False})
     assert r.found and r.invariant == "no-dangling-pte" and r.bound == 1, r.report
     assert any(label.startswith("shmem_truncate_range: if (inode->i_mapping->nrpages")
                for _, label in r.schedule["steps"])

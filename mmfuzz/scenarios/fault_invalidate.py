@@ -181,7 +181,7 @@ class FaultRaceScenario(Scenario):
                 mmi = self._process(k, s, a.kind, FAULTERS[a.kind][0])
                 for n in range(1, a.max + 1):
                     s.extra["mm_of"][(a.kind, n)] = mmi
-        if params["bystander"] and params["cached"]:
+        if params.get("bystander") and params["cached"]:
             mm = s.mms[self._process(k, s, "bystander", SHARED)]
             pfn = space.pages[TARGET]
             put(mem, slot(mem, mm, VMA_START + TARGET, "pte"), mk_leaf(pfn))
@@ -323,10 +323,12 @@ class FaultVsPunch(FaultRaceScenario):
         Actor("punch", "madvise(MADV_REMOVE)", hole_puncher, min=1, max=1),
     )
 
-    params = FaultRaceScenario.params | {
+    params = {
+        "cached": [True, False],
         # page 0 (outside the hole) is in the page cache: shmem_truncate_range() does its
         # second truncate (and, since Hugh Dickins' fix, an unmap) only if pages remain
         "page0_cached": [True, False],
+        # (no bystander: fault-vs-invalidate covers unmapping a second process)
     }
 
     def mmap(self, k, vma) -> None:
