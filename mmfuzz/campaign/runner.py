@@ -18,7 +18,7 @@ import attrs
 
 from mmfuzz.corpus.schema import BadEntry, Entry, from_json
 from mmfuzz.corpus.store import save, signatures
-from mmfuzz.engine.scenario import get_scenario
+from mmfuzz.api import get_scenario  # loads the race packages first
 from mmfuzz.races import extra_modules
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
