@@ -319,8 +319,9 @@ class PunchVsFill(PunchHoleBase):
         {"kernel": "v6.4", "rests_on": _PAGE_LOCKS | {
             "trylock_page(page) in filemap_map_pages": "no-stale-pte",
             "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
-            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}},
-        {"kernel": "v5.15", "options": {"fs": "ext4"}})
+            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}})
+    # ext4 v5.15 is clean, and racy again with v5.8's readahead or fault path: checked in
+    # tests/test_race_2020.py until it names its rests_on protections
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
 
 
@@ -359,7 +360,9 @@ class TruncateVsFaultAround(PunchHoleBase):
     # cache (the kernel does too); the i_size checks under the page lock keep it unmapped
     racy_on = ({"kernel": "v5.9", "overrides": {"filemap_map_pages": "mutant-no-isize-check"}},
                {"kernel": "v5.9", "overrides": {"filemap_fault": "mutant-no-isize-recheck"}})
-    clean_on = ({"kernel": "v5.9"},)
+    # v5.9 is clean (tests/test_race_2020.py checks it and both mutants); it names no
+    # rests_on protections for mutate yet, so it is not declared clean here
+    clean_on = ()
     explore_with = ({"truncate": 1, "fault": 1}, {"truncate": 1, "fault": 1, "read": 1})
 
     def invariants(self, run):
