@@ -156,7 +156,9 @@ def test_sigterm_keeps_the_races_and_writes_the_report(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not (corpus.is_dir() and any(f.suffix == ".json" for f in corpus.iterdir())):
+        # a finished entry, not the temporary file save() writes it into
+        while not (corpus.is_dir() and any(f.suffix == ".json" and not f.name.startswith(".tmp-")
+                                           for f in corpus.iterdir())):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no race saved within 60 s"
             time.sleep(0.2)
@@ -320,3 +322,27 @@ def test_scheduler_without_the_dask_extra_is_one_line(tmp_path, monkeypatch, cap
                      "--out", str(tmp_path / "out"), "--corpus", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert err == "mmfuzz: error: --scheduler needs Dask: pip install 'mmfuzz[dask]'\n"
+
+
+def test_a_vacuous_clean_verdict_fails_the_campaign(tmp_path, monkeypatch):
+    """One incrementer needs no lock: the clean verdict holds, and proves nothing."""
+    import toy  # noqa: F401  (registers the toy scenarios)
+
+    monkeypatch.setenv("MMFUZZ_RACES", "")  # the shards name `toy`: no later subprocess inherits it
+
+    rows = [Row("toy-lost-update", "v6.12", (("toy_counter", "atomic"),), (), "clean"),
+            Row("toy-lost-update", "v6.12", (("toy_counter", "locked"),), (), "clean",
+                (("spin_lock(A) in increment", "no-lost-update"),))]
+    c = Campaign(rows, seconds=1, backend=SerialBackend(), corpus=tmp_path / "corpus",
+                 progress=Progress(1, quiet=True))
+    s = Summary(list(c.cells.values()), 1, corpus=str(tmp_path / "corpus"))
+    for _ in rows:
+        spec = c.next_spec(60)
+        assert spec["mode"] == "mutate"
+        c.take(run_shard(spec), s)
+    assert [cell.vacuous for cell in s.vacuous] == [
+        "vacuous clean verdict: no protection mutant breaks it (it declares no rests_on)",
+        "vacuous clean verdict: no protection mutant breaks it (not even its rests_on: spin_lock(A) in increment)"]
+    assert all(report.verdict(cell) == "VACUOUS clean" for cell in s.cells)
+    assert ET.fromstring(report.junit(s)).get("failures") == "2"
+    assert c.next_spec(60).get("mode", "fuzz") == "fuzz"  # one mutate shard per row

@@ -21,14 +21,28 @@ from mmfuzz.engine.versions import UnknownName
 from .shard import run_shard
 
 
+HANDSHAKE_SECONDS = 5.0  # a scheduler greets a new connection at once
+
+
 def _reachable(address: str, timeout: float) -> None:
-    """Fail in milliseconds on a refused tcp:// address (Dask would retry until timeout)."""
+    """Fail in milliseconds on a refused tcp:// address (Dask would retry until timeout),
+    and in seconds on one that is not a Dask scheduler: a Dask comm sends its handshake
+    (msgpack with "compression" and "pickle-protocol") as soon as it accepts, while
+    Client() waits on a silent port without any timeout."""
     import socket
     from urllib.parse import urlsplit
 
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
     if parts.scheme == "tcp" and parts.hostname and parts.port:
-        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+            sock.settimeout(min(timeout, HANDSHAKE_SECONDS))
+            try:
+                greeting = sock.recv(512)
+            except TimeoutError:
+                greeting = b""
+        if b"pickle-protocol" not in greeting and b"compression" not in greeting:
+            raise ValueError(f"{address} is not a Dask scheduler (no Dask handshake within "
+                             f"{min(timeout, HANDSHAKE_SECONDS):.0f}s)")
 
 
 class SerialBackend:
@@ -121,7 +135,7 @@ class DaskBackend:
     def __init__(self, scheduler: str, connect_timeout: float = 15):
         try:
             _reachable(scheduler, connect_timeout)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise UnknownName(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
         try:
             from distributed import Client

@@ -12,14 +12,16 @@ from .progress import clock
 def verdict(cell) -> str:
     if cell.found:
         return "RACE, expected clean" if cell.row.expect == "clean" else "race"
-    if cell.errors and not cell.examples:
-        return "error"
+    if cell.vacuous:
+        return "VACUOUS clean"
+    if cell.errors:  # some shards did not finish: no clean verdict
+        return "error" if not cell.examples else "incomplete"
     return "not found" if cell.row.expect == "racy" else "clean"
 
 
 def mark(cell) -> str:
     v = verdict(cell)
-    ok = {"racy": cell.found, "clean": not cell.found}.get(cell.row.expect)
+    ok = {"racy": cell.found, "clean": not cell.found and not cell.vacuous}.get(cell.row.expect)
     sign = "" if ok is None else (" ✓" if ok else " ✗")
     return f"{v}{sign}"
 

@@ -8,8 +8,8 @@
   it): every cell's counts, the new entries' names, every race across nights with its
   status (history.py: the next night reads it back), progress samples.
 - junit.xml: for CI: one test case per cell; a finding where the scenario declares the
-  kernel clean is a failure carrying each race's timeline, a declared race not found
-  within the budget is skipped.
+  kernel clean is a failure carrying each race's timeline, and so is a clean verdict no
+  protection mutant breaks (vacuous); a declared race not found within the budget is skipped.
 Each file is written to a temporary name and renamed: an interrupted write never
 leaves half a report.
 """
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from mmfuzz import __version__
+from mmfuzz.corpus.store import create_temporary
 
 from . import history
 from .html import page
@@ -65,6 +65,16 @@ def markdown(s) -> str:
                 + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
                 + f": {e.invariant}", "", "```", *e.timeline, "```", "",
                 f"Replay: `mmfuzz replay {Path(s.corpus) / (e.name + '.json')}`", ""]
+    if s.unsaved:
+        out += ["## Races not saved", "",
+                "Found, but the corpus could not take them: each is kept here in full.", ""]
+        for e, why in s.unsaved:
+            out += [f"### {e.name}", "", f"`{e.scenario}` on {e.kernel}"
+                    + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
+                    + f": {e.invariant}. Not saved: {why}", "", "```", *e.timeline, "```", ""]
+    if s.lost:
+        out += ["## Stopped early", "", f"The backend failed: `{s.lost.splitlines()[0]}`. "
+                "Shards that had come back are counted; the rest did not run.", ""]
     errors = [(c, err) for c in s.cells for err in c.errors]
     if errors:
         out += ["## Shard errors", ""]
@@ -81,6 +91,8 @@ def as_json(s) -> dict:
         "examples": s.examples, "steps": s.steps, "findings": s.findings, "new": s.new,
         "duplicates": s.duplicates, "errors": s.errors, "corpus_before": s.corpus_before,
         "unexpected": [kernel_label(c.row) for c in s.unexpected],
+        "vacuous": [{"scenario": scenario_label(c.row), "kernel": kernel_label(c.row), "why": c.vacuous}
+                    for c in s.vacuous],
         "cells": [{"scenario": c.row.scenario, "options": dict(c.row.options), "kernel": c.row.kernel,
                    "overrides": dict(c.row.overrides), "expect": c.row.expect, "verdict": verdict(c),
                    "shards": c.shards, "examples": c.examples, "steps": c.steps,
@@ -93,6 +105,9 @@ def as_json(s) -> dict:
         "races": s.races,
         "samples": [{"seconds": t, "examples": n, "distinct_states": k} for t, n, k in s.samples],
         "note": s.note,
+        # a race the corpus could not take travels in the report, whole
+        "unsaved": [{"why": why, "entry": e.to_json()} for e, why in s.unsaved],
+        "lost": s.lost, "complete": not s.incomplete,
     }
 
 
@@ -104,9 +119,9 @@ def _date(timestamp: float) -> str:
 
 def junit(s) -> str:
     suite = ET.Element("testsuite", name="mmfuzz-campaign", tests=str(len(s.cells)),
-                       failures=str(len(s.unexpected)),
+                       failures=str(len(s.unexpected) + len([c for c in s.vacuous if not c.found])),
                        skipped=str(sum(1 for c in s.cells if c.row.expect == "racy" and not c.found)),
-                       errors=str(sum(1 for c in s.cells if c.errors and not c.examples)),
+                       errors=str(sum(1 for c in s.cells if c.errors and not (c.row.expect == "clean" and c.found))),
                        time=f"{s.elapsed:.1f}")
     for c in s.cells:
         case = ET.SubElement(suite, "testcase", classname=f"mmfuzz.{scenario_label(c.row)}",
@@ -115,8 +130,11 @@ def junit(s) -> str:
             ET.SubElement(case, "failure", message=f"declared clean, broke {', '.join(sorted(c.invariants))}").text = (
                 "new: " + (", ".join(c.new) or "-") + "\nknown: " + (", ".join(c.known) or "-") + "\n\n"
                 + "\n\n".join(race_text(s, c, e) for e in c.races.values()))
-        elif c.errors and not c.examples:
-            ET.SubElement(case, "error", message=c.errors[0].splitlines()[0]).text = c.errors[0]
+        elif c.vacuous:
+            ET.SubElement(case, "failure", message=c.vacuous).text = c.vacuous
+        elif c.errors:  # some of its shards did not run to the end: the cell is not checked
+            ET.SubElement(case, "error", message=f"{len(c.errors)} shard error(s): {c.errors[0].splitlines()[0]}"
+                          ).text = "\n\n".join(c.errors)
         elif c.row.expect == "racy" and not c.found:
             ET.SubElement(case, "skipped", message=f"declared race not found in {c.examples} examples")
         ET.SubElement(case, "system-out").text = f"{c.examples} examples, {c.findings} findings"
@@ -124,10 +142,14 @@ def junit(s) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    fd, tmp = create_temporary(path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def add_history(summary, previous) -> None:

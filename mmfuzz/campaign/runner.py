@@ -18,14 +18,19 @@ import attrs
 
 from mmfuzz.corpus.expect import Row
 from mmfuzz.corpus.schema import BadEntry, Entry, from_json
-from mmfuzz.corpus.store import save, signatures
+from mmfuzz.corpus.store import CorpusError, save, signatures
 from mmfuzz.api import get_scenario  # loads the race packages first
 from mmfuzz.races import extra_modules
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
 FIRST_CHUNK = 50  # examples of a target's first shard, before its speed is known
-EXPLORE_PREEMPTIONS = 2  # bound of the exhaustive shards: every known race needs 1-3
-EXPLORE_RUNS = 10_000  # schedules per exhaustive shard: a few seconds on one core
+# the exhaustive shards: every interleaving when it fits in EXPLORE_STATES distinct states
+# (a few seconds on one core), else every schedule within EXPLORE_FALLBACK preemptions
+# (every known race needs 1-3)
+EXPLORE_PREEMPTIONS = "all"
+EXPLORE_STATES = 3000
+EXPLORE_FALLBACK = 2
+EXPLORE_RUNS = 10_000  # schedules per exhaustive shard
 
 
 @attrs.define
@@ -46,6 +51,8 @@ class Cell:
     explored: int = 0  # how many of the scenario's explore_with populations were run
     races: dict = attrs.Factory(dict)  # entry name -> Entry, for every race found (new or known)
     states: set = attrs.Factory(set)  # ids of the distinct end states its shards reached
+    mutated: bool = False  # a clean row's mutate shard was handed out
+    vacuous: str = ""  # why the clean verdict is not evidence (its mutate shard), if it is not
 
     @property
     def found(self) -> bool:
@@ -67,6 +74,8 @@ class Summary:
     samples: list = attrs.Factory(list)  # (seconds, examples, distinct end states) as shards came back
     races: list = attrs.Factory(list)  # every race across nights, with tonight's status (history.py)
     note: str = ""  # why the previous report could not be used, if so
+    unsaved: list = attrs.Factory(list)  # (Entry, why) for races the corpus could not take
+    lost: str = ""  # the backend failed (a lost Dask scheduler): the campaign could not go on
 
     examples = property(lambda s: sum(c.examples for c in s.cells))
     steps = property(lambda s: sum(c.steps for c in s.cells))
@@ -77,9 +86,19 @@ class Summary:
     states = property(lambda s: sum(len(c.states) for c in s.cells))
 
     @property
+    def incomplete(self) -> bool:
+        """Not every shard ran to its end: shard errors, unsaved races, a lost cluster."""
+        return bool(self.errors or self.lost)
+
+    @property
     def unexpected(self) -> list:
         """Cells declared clean that broke an invariant: the campaign fails on these."""
         return [c for c in self.cells if c.row.expect == "clean" and c.found]
+
+    @property
+    def vacuous(self) -> list:
+        """Cells declared clean whose verdict no protection mutant breaks: failures too."""
+        return [c for c in self.cells if c.vacuous]
 
 
 class Campaign:
@@ -107,12 +126,20 @@ class Campaign:
                   "races": extra_modules([row.scenario])}
         populations = get_scenario(row.scenario, dict(row.options)).explore_with
         if cell.explored < len(populations):
-            # first every schedule within the bound for each small population: races of
+            # first every interleaving (or within the bound) of each small population: races of
             # three CPUs and three preemptions that fuzzing meets once in thousands
             population = populations[cell.explored]
             cell.explored += 1
             return target | {"mode": "explore", "population": dict(population),
-                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "preemptions": EXPLORE_PREEMPTIONS, "max_states": EXPLORE_STATES,
+                             "fallback": EXPLORE_FALLBACK, "max_runs": EXPLORE_RUNS,
+                             "seed": None, "profile": None}
+        if row.expect == "clean" and not cell.mutated:
+            # then is the clean verdict evidence: does a mutant of a protection break it?
+            # (mutants are searched within the bounded search's preemptions)
+            cell.mutated = True
+            return target | {"mode": "mutate", "rests_on": [list(p) for p in row.rests_on],
+                             "preemptions": EXPLORE_FALLBACK, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
@@ -130,6 +157,9 @@ class Campaign:
         cell.seconds += result["seconds"]
         cell.states.update(result.get("states", ()))
         summary.samples.append((round(time.time() - summary.started, 2), summary.examples, summary.states))
+        if result.get("vacuous"):
+            cell.vacuous = result["vacuous"]
+            self.progress.say(f"{cell.row.scenario} on {cell.row.label}: {cell.vacuous}")
         if result["error"]:
             cell.errors.append(result["error"])
             self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "
@@ -147,7 +177,16 @@ class Campaign:
         cell.findings += 1
         cell.invariants.add(entry.invariant)
         cell.races.setdefault(entry.name, entry)
-        path, created = save(entry, self.corpus)
+        try:
+            path, created = save(entry, self.corpus)
+        except (OSError, CorpusError) as e:
+            # the race is kept in the report (with its timeline); the campaign goes on
+            why = str(e) if isinstance(e, CorpusError) else f"cannot write to {self.corpus}: {e.strerror or e}"
+            cell.errors.append(f"race {entry.name} not saved: {why}")
+            summary.unsaved.append((entry, why))
+            self.progress.say(f"race {entry.name} ({entry.invariant}) on {cell.row.scenario} "
+                              f"{cell.row.label} NOT SAVED: {why}")
+            return
         if created:
             cell.new.append(entry.name)
             summary.new_entries.append(entry)
@@ -159,8 +198,12 @@ class Campaign:
 
     # -- the loop -------------------------------------------------------------------
     def run(self) -> Summary:
+        try:
+            before = len(signatures(self.corpus))
+        except OSError:  # an unreadable corpus folder: saving will say so, per race
+            before = 0
         summary = Summary(list(self.cells.values()), self.seconds, self.backend.describe(),
-                          str(self.corpus), corpus_before=len(signatures(self.corpus)))
+                          str(self.corpus), corpus_before=before)
         start = time.monotonic()
         deadline = start + self.seconds
         pending: dict = {}  # future -> spec
@@ -192,6 +235,10 @@ class Campaign:
             # shards that finished meanwhile still count; the rest are lost work, not lost races
             for fut in self.backend.finished(pending):
                 self.take(self.backend.outcome(fut, pending.pop(fut)), summary)
+        except Exception as e:  # noqa: BLE001  (a lost scheduler: keep what came back, report)
+            summary.lost = f"{type(e).__name__}: {e}".strip()
+            summary.interrupted = f"stopped: the backend failed ({summary.lost.splitlines()[0]})"
+            self.progress.say(f"mmfuzz campaign: {summary.interrupted}")
         finally:
             stop.__exit__()
             self.backend.cancel(pending)

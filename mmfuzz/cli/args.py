@@ -11,6 +11,13 @@ import json
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
+EXIT_HELP = """exit status (every command):
+  0  checked and clean
+  1  a race: found, an entry still violates, or a kernel declared clean raced
+  2  bad input (one line on stderr)
+  3  the check could not be completed: explore stopped at --max-runs, broken or
+     stale corpus entries, campaign shard errors or lost workers"""
+
 
 class UsageError(Exception):
     pass
@@ -29,6 +36,11 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kw):
         kw.setdefault("epilog", EXIT_CODES)
+        kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kw)
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("epilog", EXIT_HELP)
         kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kw)
 
@@ -83,12 +95,24 @@ def positive(text: str) -> int:
     return n
 
 
+def at_least_one(text: str) -> int:
+    n = positive(text)
+    if n == 0:
+        raise argparse.ArgumentTypeError("must be at least 1 (0 would check nothing)")
+    return n
+
+
+def exit_code(found: bool, incomplete: bool) -> int:
+    """A race outranks an incomplete check: it is a finding either way."""
+    return EXIT_FOUND if found else EXIT_INCOMPLETE if incomplete else EXIT_CLEAN
+
+
 def add_run_selection(p: argparse.ArgumentParser) -> None:
     """The flags that pick what runs: kernel, path overrides, scenario options."""
     p.add_argument("--kernel", required=True, help="named kernel, e.g. v6.12 (see `mmfuzz list`)")
     p.add_argument("--with", dest="overrides", action="append", metavar="PATH=VERSION",
                    help="run one code path in another version (repeatable)")
-    p.add_argument("--fs", help="filesystem, for scenarios that take one (xfs, generic)")
+    p.add_argument("--fs", help="filesystem, for scenarios that take one (xfs, generic, ext4)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="any scenario option")
 
 

@@ -8,7 +8,10 @@ import re
 
 from mmfuzz.corpus.store import DEFAULT_CORPUS
 
-from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, parse_overrides, positive
+import sys
+
+from .args import (EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, at_least_one, exit_code,
+                   parse_overrides, positive)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "": 1}
 
@@ -51,7 +54,7 @@ def add_command(sub) -> None:
     p.add_argument("--out", default="campaign-report", metavar="DIR", help="where the reports go")
     p.add_argument("--corpus", default=DEFAULT_CORPUS, metavar="DIR", help="the corpus new races go to")
     p.add_argument("--profile", default="nightly", help="Hypothesis settings profile (default nightly)")
-    p.add_argument("--chunk", type=positive, metavar="N", help="examples per shard (default: ~5 s worth)")
+    p.add_argument("--chunk", type=at_least_one, metavar="N", help="examples per shard (default: ~5 s worth)")
     p.add_argument("--seed", type=positive, metavar="N",
                    help="the seed the shards' seeds are drawn from: the same plan of shards again "
                         "(default: random)")
@@ -70,22 +73,56 @@ def add_command(sub) -> None:
     p.set_defaults(handler=run_campaign)
 
 
+def check_writable(folder, what: str) -> None:
+    """Found before the night starts, not after it: create the folder, write a file in it."""
+    from pathlib import Path
+
+    from mmfuzz.corpus.store import create_temporary
+
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, tmp = create_temporary(Path(folder))
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise UsageError(f"cannot write {what} to {folder}: {e.strerror or e}") from None
+
+
+def check_profile(name: str) -> None:
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    from mmfuzz.engine import profiles
+
+    profiles.register()
+    try:
+        settings.get_profile(profiles.resolve(name))
+    except InvalidArgument:
+        raise UsageError(f"unknown settings profile {name!r}; known: "
+                         f"{', '.join(profiles.NAMES)} (or ci, nightly)") from None
+
+
 def run_campaign(args) -> int:
     from mmfuzz.campaign import report
     from mmfuzz.campaign.backend import DaskBackend, PoolBackend, SerialBackend
-    from mmfuzz.campaign.plan import plan
+    from mmfuzz.campaign.plan import override_notes, plan
     from mmfuzz.campaign.progress import Progress
     from mmfuzz.campaign.runner import Campaign
 
-    rows = plan(args.scenarios, args.kernels, parse_overrides(args.overrides))
+    overrides = parse_overrides(args.overrides)
+    rows = plan(args.scenarios, args.kernels, overrides)
     if not rows:
         raise UsageError("nothing to run: no selected scenario runs on the selected kernels")
     if args.history and not os.path.isfile(args.history):
         raise UsageError(f"--history {args.history}: no such file")
-    for folder in (args.out, args.corpus):
+    check_profile(args.profile)
+    for folder, what in ((args.out, "the report"), (args.corpus, "new races")):
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise UsageError(f"{folder} exists and is not a folder")
+        check_writable(folder, what)
     progress = Progress(args.time, quiet=args.quiet)
+    for note in override_notes(args.scenarios, overrides):
+        progress.say(f"mmfuzz campaign: {note}")
     try:
         backend = (DaskBackend(args.scheduler) if args.scheduler
                    else PoolBackend(args.jobs) if args.jobs > 1 else SerialBackend())
@@ -100,26 +137,38 @@ def run_campaign(args) -> int:
     finally:
         backend.close()
     report.add_history(summary, args.history or os.path.join(args.out, "report.json"))
+    paths, write_error = [], ""
     try:
         paths = report.write(summary, args.out)
     except OSError as e:
-        raise UsageError(f"cannot write the report to {args.out}: {e.strerror or e}") from None
+        write_error = f"cannot write the report to {args.out}: {e.strerror or e}"
     if args.json:
         print(json.dumps(report.as_json(summary), indent=2))
     else:
         print_summary(summary, args, paths)
-    if summary.unexpected:
+    if write_error:
+        print(f"mmfuzz: error: {write_error}", file=sys.stderr)
+        return EXIT_FOUND if summary.unexpected or summary.vacuous else EXIT_INCOMPLETE
+    if summary.unexpected or summary.vacuous:
         return EXIT_FOUND
-    return 130 if summary.interrupted == "interrupted" else EXIT_CLEAN
+    if summary.interrupted == "interrupted":
+        return 130
+    return exit_code(False, summary.incomplete)
 
 
 def print_summary(summary, args, paths) -> None:
     print(f"{summary.examples:,} examples, {summary.findings} findings: {summary.new} new, "
           f"{summary.duplicates} already in {args.corpus}"
+          + (f", {summary.errors} shard errors" if summary.errors else "")
           + (f"; {summary.interrupted}" if summary.interrupted else ""))
     for c in summary.unexpected:
         print(f"FAIL {c.row.scenario} on {c.row.label}: declared clean, broke {', '.join(sorted(c.invariants))}")
+    for c in summary.vacuous:
+        print(f"FAIL {c.row.scenario} on {c.row.label}: {c.vacuous}")
+    for entry, why in summary.unsaved:
+        print(f"NOT SAVED {entry.name} ({entry.invariant} on {entry.kernel}): {why}")
     changed = [r for r in summary.races if r["status"] in ("new", "regressed", "fixed")]
     for r in changed:
         print(f"{r['status'].upper():<9} {r['name']} on {r['target']} (first seen {r['first_seen']})")
-    print("report: " + ", ".join(map(str, paths)))
+    if paths:
+        print("report: " + ", ".join(map(str, paths)))
