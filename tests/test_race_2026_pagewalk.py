@@ -103,3 +103,10 @@ def test_maxs_rfc_skips_the_huge_zero_folio_once_it_is_special():
     # before v6.18 the huge zero PMD is not special: the RFC splits it like v6.12
     r = fuzz("pagewalk", "v6.12", overrides=rfc, counts=walker, seed=1, max_examples=50)
     assert not r.found, r.report
+
+
+def test_the_pct_machine_finds_the_c4_race_in_canonical_form():
+    # one PCT schedule a rule, no Hypothesis shrinking: canonical() gives the printed race
+    r = fuzz("pagewalk", "v6.12", seed=2, max_examples=200, schedule="pct")
+    assert_c4_race(r)
+    assert r.runs > r.examples

@@ -36,6 +36,7 @@ class FuzzResult:
     bound: int | None = None  # exhaustive: preemptions searched to, or of the race found
     complete: bool | None = None  # exhaustive: every schedule within the bound ran
     executed_steps: int = 0  # atomic steps run over all examples (campaign speed)
+    runs: int = 0  # fuzz: schedules run (each example runs several)
 
     def to_json(self) -> dict:
         return attrs.asdict(self)
