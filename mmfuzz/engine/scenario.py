@@ -98,5 +98,6 @@ def scenario(cls: type[Scenario]) -> type[Scenario]:
 def get_scenario(name: str, options: dict[str, str] | None = None) -> Scenario:
     """A registered scenario (race packages register theirs when mmfuzz.races loads them)."""
     if name not in SCENARIOS:
-        raise UnknownName(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+        raise UnknownName(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))} "
+                          "(a race package's scenario needs the package installed, or --races PKG.MOD)")
     return SCENARIOS[name](options)
