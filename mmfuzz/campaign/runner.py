@@ -129,9 +129,10 @@ class Campaign:
                              "seed": None, "profile": None}
         if row.expect == "clean" and not cell.mutated:
             # then is the clean verdict evidence: does a mutant of a protection break it?
+            # (mutants are searched within the bounded search's preemptions)
             cell.mutated = True
             return target | {"mode": "mutate", "rests_on": [list(p) for p in row.rests_on],
-                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "preemptions": EXPLORE_FALLBACK, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
