@@ -59,19 +59,26 @@ class HandleMmFaultV612(KernelCode):
         mm = self.s.mms[vmf.vma.mm]
         vmf.pud = self.upper_offset(t, mm, vmf.address, "pud")  # pgd_offset, p4d_alloc, pud_alloc
         while True:  # retry_pud:
+            # `pud_none(*vmf.pud)` and `orig_pud = *vmf.pud` are two loads: a zap
+            # between them sends a fault that saw a leaf on to pmd_alloc()
             yield "pud_none(*vmf->pud)"
-            orig = self.load(t, vmf.pud)
-            if pud_none(orig):
+            if pud_none(self.load(t, vmf.pud)):
                 ret = yield from self.create_huge_pud(t, vmf)
                 if ret != VM_FAULT_FALLBACK:
                     return ret
-            elif pud_trans_huge(orig) or pud_devmap(orig):
-                return 0  # huge_pud_set_accessed(): somebody mapped it already
+            else:
+                yield "orig_pud = *vmf->pud"
+                orig = self.load(t, vmf.pud, "orig_pud")
+                if pud_trans_huge(orig) or pud_devmap(orig):
+                    return 0  # huge_pud_set_accessed(): somebody mapped it already
             vmf.pmd = yield from self.pmd_alloc(t, mm, vmf.pud, vmf.address)
             yield "pud_trans_unstable(vmf->pud)"  # huge PUD fault raced with pmd_alloc?
             e = self.load(t, vmf.pud)
             if pud_none(e) or pud_trans_huge(e) or pud_devmap(e):
                 continue
+            # the kernel loads *vmf->pmd twice here too (pmd_none(), then
+            # pmdp_get_lockless()); one load keeps the PTE-level fault, which is not
+            # modelled, out of reach
             yield "pmd_none(*vmf->pmd)"
             orig_pmd = self.load(t, vmf.pmd)
             if pmd_none(orig_pmd):
