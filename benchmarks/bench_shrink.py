@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 
-from mmfuzz.engine.explore import fuzz
+from mmfuzz.api import fuzz
 
 CONFIGS = {
     "default (no explain, minimizer)": dict(),

@@ -4,8 +4,8 @@ Run: python benchmarks/bench_speed.py"""
 
 import time
 
-from mmfuzz.engine.exhaustive import exhaust
-from mmfuzz.engine.explore import fuzz
+from mmfuzz.api import exhaust
+from mmfuzz.api import fuzz
 
 CLEAN = [("pagewalk", "v7.0", {}), ("fault-vs-invalidate", "v2.6.23", {}),
          ("punch-vs-fill", "v5.15", {"fs": "xfs"})]

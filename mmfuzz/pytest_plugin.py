@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmfuzz import profiles
+from mmfuzz.engine import profiles
 
 profiles.register()  # before Hypothesis's own plugin loads --hypothesis-profile
 
@@ -40,7 +40,7 @@ class FuzzItem(pytest.Item):
         self.seed, self.max_examples, self.profile = seed, max_examples, profile
 
     def runtest(self):
-        from mmfuzz.engine.explore import fuzz
+        from mmfuzz.api import fuzz
 
         r = fuzz(self.scenario, self.kernel, overrides=self.overrides, options=self.options,
                  seed=self.seed, max_examples=self.max_examples, profile=self.profile)
@@ -59,11 +59,15 @@ class FuzzItem(pytest.Item):
 
 
 def _fuzz_items(session, config) -> list:
-    from mmfuzz.cli import UsageError, parse_overrides
+    from mmfuzz import races
+    from mmfuzz.cli.args import UsageError, parse_overrides
     from mmfuzz.engine.scenario import SCENARIOS
-    from mmfuzz.engine.versions import UnknownName, load_all, select
+    from mmfuzz.engine.versions import UnknownName, select
 
-    load_all()
+    try:
+        races.load()
+    except UnknownName as e:
+        raise pytest.UsageError(f"mmfuzz: {e}") from None
     kernel = config.getoption("kernel")
     try:
         overrides = parse_overrides(config.getoption("mmfuzz_with"))

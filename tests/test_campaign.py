@@ -15,7 +15,7 @@ import pytest
 
 from mmfuzz.campaign import report
 from mmfuzz.campaign.backend import SerialBackend
-from mmfuzz.campaign.cli import duration
+from mmfuzz.cli.campaign import duration
 from mmfuzz.campaign.plan import plan
 from mmfuzz.campaign.progress import Progress
 from mmfuzz.campaign.runner import Campaign, Summary
@@ -145,7 +145,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, msg, capsys, tmp_path, monkeypat
 def test_sigterm_keeps_the_races_and_writes_the_report(tmp_path):
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mmfuzz.cli", "campaign", "--time", "5m", "--scenarios", "pagewalk",
+        [sys.executable, "-m", "mmfuzz", "campaign", "--time", "5m", "--scenarios", "pagewalk",
          "--kernels", "v7.0-rc2", "--with", "walk_page_range=rfc-skip-special", "--chunk", "1000", "--corpus", str(corpus), "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -67,7 +67,7 @@ def cluster(tmp_path):
 def test_campaign_through_a_dask_scheduler(cluster, tmp_path):
     corpus, out = tmp_path / "corpus", tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "mmfuzz.cli", "campaign", "--scheduler", cluster, "--time", "4s",
+        [sys.executable, "-m", "mmfuzz", "campaign", "--scheduler", cluster, "--time", "4s",
          "--scenarios", "pagewalk", "--kernels", "v7.0-rc2", "v7.0", "--with",
          "walk_page_range=rfc-skip-special", "--chunk", "1000", "--quiet",
          "--corpus", str(corpus), "--out", str(out)],

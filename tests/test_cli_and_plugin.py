@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def mmfuzz(*args):
-    return subprocess.run([sys.executable, "-m", "mmfuzz.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "mmfuzz", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -15,7 +15,8 @@ from mmfuzz.corpus.record import entry_from_result
 from mmfuzz.corpus.replay import CLEAN, STALE, VIOLATES, replay
 from mmfuzz.corpus.schema import BadEntry, Entry, loads
 from mmfuzz.corpus.store import load, save, scan
-from mmfuzz.engine.explore import FuzzResult, fill_from_violation, fuzz, prepare
+from mmfuzz.api import FuzzResult, fuzz, prepare
+from mmfuzz.engine.result import fill_from_violation
 
 
 @pytest.fixture(scope="module")

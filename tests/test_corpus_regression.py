@@ -17,7 +17,7 @@ from mmfuzz.corpus.replay import CLEAN, VIOLATES, replay
 from mmfuzz.corpus.schema import BadEntry
 from mmfuzz.corpus.store import files, load, scan
 from mmfuzz.engine.scenario import SCENARIOS
-from mmfuzz.engine.versions import load_all
+from mmfuzz.races import load as load_all
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -3,7 +3,7 @@
 import pytest
 
 import toy  # noqa: F401  (registers the toy scenarios)
-from mmfuzz.engine.explore import fuzz, prepare
+from mmfuzz.api import fuzz, prepare
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.violations import Violation
 
@@ -72,3 +72,27 @@ def test_replay_reproduces_and_detects_stale_schedules():
     run = new_run("toy-lost-update", r.schedule["population"], ATOMIC)
     with pytest.raises(StaleSchedule):
         run.replay(steps)
+
+
+def test_compose_takes_only_the_scenarios_paths_and_names_a_missing_one():
+    """A version of another path defining the same function does not clash, and a call
+    to a function no declared path defines names the path that does."""
+    from mmfuzz.api import KernelCode, MissingCodePath, code_path
+    from mmfuzz.engine.versions import PATHS, compose
+
+    other = code_path("toy_other_path", file="toy.c", doc="defines a function of toy_counter too")
+    try:
+        @other.version("v1", models="a clash", since="v2.6.20")
+        class Clash(KernelCode):
+            def helper_only_here(self):
+                return 1
+
+        scen, versions, kernel_cls = prepare("toy-lost-update", "v2.6.20", {"toy_counter": "racy"})
+        assert "toy_other_path" in versions and "toy_other_path" not in scen.paths
+        kernel = kernel_cls()
+        with pytest.raises(MissingCodePath, match=r"helper_only_here\(\).*toy_other_path \(v1\)"):
+            kernel.helper_only_here()
+        both = compose({"a": versions["toy_counter"], "b": other.versions["v1"]})
+        assert both().helper_only_here() == 1
+    finally:
+        del PATHS["toy_other_path"]

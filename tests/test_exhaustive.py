@@ -8,9 +8,9 @@ import pytest
 
 import toy  # noqa: F401  (registers the toy scenarios)
 from mmfuzz.corpus.expect import declared
-from mmfuzz.engine.scenario import SCENARIOS, get_scenario
-from mmfuzz.engine.versions import load_all
-from mmfuzz.engine.exhaustive import exhaust
+from mmfuzz.api import SCENARIOS, get_scenario
+from mmfuzz.races import load as load_all
+from mmfuzz.api import exhaust
 
 WALK = "walk_page_range"
 ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0)}

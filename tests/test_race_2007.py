@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmfuzz.engine.explore import fuzz, prepare
+from mmfuzz.api import fuzz, prepare
 from mmfuzz.kernel.mm.memory import DoNoPageV2620, do_no_page
 
 BUDGET = 500  # examples for a clean verdict

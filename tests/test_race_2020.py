@@ -2,8 +2,8 @@
 
 import pytest
 
-from mmfuzz.engine.exhaustive import exhaust
-from mmfuzz.engine.explore import fuzz
+from mmfuzz.api import exhaust
+from mmfuzz.api import fuzz
 
 BUDGET = 300  # examples for a clean verdict
 FIND = 3000  # an upper bound for a racy one: the fuzzer stops at the first violation

@@ -3,7 +3,7 @@
 Every verdict here comes from running the fuzzer with a fixed seed and budget.
 """
 
-from mmfuzz.engine.explore import fuzz
+from mmfuzz.api import fuzz
 
 PAGEWALK = "walk_page_range"
 # Races of three or four CPUs turn up in about 1 example in 300-600; the fuzzer stops at

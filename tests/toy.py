@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from mmfuzz.engine.scenario import Actor, Scenario, scenario
-from mmfuzz.engine.versions import code_path
-from mmfuzz.engine.violations import InvariantBroken, Oops
-from mmfuzz.kernel.base import KernelCode
-from mmfuzz.kernel.locking import spin_lock, spin_unlock
-from mmfuzz.model.state import State
+from mmfuzz.api import Actor, InvariantBroken, KernelCode, Oops, Scenario, State, code_path, scenario, spin_lock, spin_unlock
 
 toy = code_path("toy_counter", file="toy.c", doc="a counter, a pair of locks, a crash and a spin")
 

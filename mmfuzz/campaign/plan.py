@@ -12,11 +12,12 @@ import itertools
 
 from mmfuzz.corpus.expect import Row, declared
 from mmfuzz.engine.scenario import SCENARIOS, get_scenario
-from mmfuzz.engine.versions import RELEASES, UnknownName, load_all, release_key, select
+from mmfuzz.engine.versions import RELEASES, UnknownName, release_key, select
+from mmfuzz import races
 
 
 def scenario_names(names=None) -> list[str]:
-    load_all()
+    races.load()
     if not names:
         return sorted(n for n in SCENARIOS if not n.startswith("toy-"))
     for n in names:
@@ -39,7 +40,7 @@ def _option_sets(scenario: str) -> list[dict]:
 
 
 def plan(scenarios=None, kernels=None, overrides=None) -> list[Row]:
-    load_all()
+    races.load()
     pinned = tuple(sorted((overrides or {}).items()))
     if pinned:
         if not kernels:

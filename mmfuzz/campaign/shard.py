@@ -16,8 +16,7 @@ import warnings
 
 def _explore(spec: dict):
     """Every schedule within the bound, for one small population of the scenario."""
-    from mmfuzz.engine.exhaustive import exhaust
-    from mmfuzz.engine.scenario import get_scenario
+    from mmfuzz.api import exhaust, get_scenario
 
     counts = get_scenario(spec["scenario"], spec["options"]).exact_counts(spec["population"])
     return exhaust(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
@@ -25,9 +24,10 @@ def _explore(spec: dict):
 
 
 def run_shard(spec: dict) -> dict:
-    from mmfuzz import __version__, profiles
+    from mmfuzz import __version__
+    from mmfuzz.api import fuzz
     from mmfuzz.corpus.record import entry_from_result
-    from mmfuzz.engine.explore import fuzz
+    from mmfuzz.engine import profiles
 
     profiles.register()
     # Dask's own threads touch the global `random` module while a shard runs; Hypothesis

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import attrs
 
-from mmfuzz.engine.scenario import get_scenario
+from mmfuzz.api import get_scenario
 
 
 @attrs.frozen

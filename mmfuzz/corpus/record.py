@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime
 
 import mmfuzz
-from mmfuzz.engine.explore import header_for, prepare
-from mmfuzz.engine.exhaustive import canonical
+from mmfuzz.engine.canonical import canonical
+from mmfuzz.engine.result import header_for
+from mmfuzz.api import prepare
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.timeline import render_violation
 from mmfuzz.engine.violations import Violation

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import attrs
 
-from mmfuzz.engine.explore import prepare
+from mmfuzz.api import prepare
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.versions import UnknownName
 from mmfuzz.engine.violations import Violation

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from .schema import BadEntry, Entry, loads
 
+DEFAULT_CORPUS = os.environ.get("MMFUZZ_CORPUS", "corpus")
+
 TMP_PREFIX = ".tmp-"
 
 

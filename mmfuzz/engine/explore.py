@@ -1,204 +1,51 @@
-"""Fuzzing: a Hypothesis state machine per scenario, shrinking to a minimal race.
+"""`mmfuzz explore`: every schedule of a population within a preemption bound.
 
-The population of actors is drawn once (an initialize rule, so it shrinks to the
-fewest actors); one rule then runs a task, named by stable id, for a burst of steps,
-with 0 meaning "keep running the current task", the value Hypothesis shrinks towards
-(fewest switches); the burst shrinks towards one step. When the
-drawn schedule ends, every task runs to completion under the same keep-current
-policy, so a schedule only needs its switches: shrinking also removes steps.
+For the largest actor counts and every combination of the scenario's list-valued
+parameters, the search (search.py) runs every schedule with up to K preemptions; a
+race found is printed in canonical form, and a clean result is a proof within K.
 """
 
 from __future__ import annotations
 
 import time
 
-import attrs
-from hypothesis import HealthCheck, Phase, Verbosity, seed as hyp_seed, settings as Settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
-
-from hypothesis.errors import InvalidArgument
-
-from mmfuzz import profiles
-
-from .exhaustive import canonical
-from .run import KEEP, Run
-from .scenario import get_scenario
-from .timeline import render_violation
-from .versions import UnknownName, compose, select
-from .violations import Violation
+from .canonical import canonical
+from .result import FuzzResult, fill_from_violation, header_for
+from .search import Explorer
+from .target import actor_bounds, param_combinations, prepare
 
 
-# A rule runs one task for up to this many steps: races whose window holds a whole
-# code path of another CPU are found far sooner than with one step per rule.
-MAX_BURST = 4
-
-
-@attrs.define
-class FuzzResult:
-    scenario: str
-    kernel: str
-    options: dict
-    versions: dict
-    found: bool
-    examples: int
-    seconds: float
-    invariant: str | None = None
-    message: str | None = None
-    steps: int = 0
-    switches: int = 0
-    actors: list = attrs.Factory(list)
-    population: list = attrs.Factory(list)
-    params: dict = attrs.Factory(dict)
-    schedule: dict | None = None
-    report: str = ""
-    culprit: str | None = None
-    mode: str = "fuzz"  # or "exhaustive" (mmfuzz.engine.exhaustive)
-    bound: int | None = None  # exhaustive: preemptions searched to, or of the race found
-    complete: bool | None = None  # exhaustive: every schedule within the bound ran
-    executed_steps: int = 0  # atomic steps run over all examples (campaign speed)
-
-    def to_json(self) -> dict:
-        return attrs.asdict(self)
-
-
-def actor_bounds(scen, counts: dict[str, tuple[int, int]] | None) -> dict[str, tuple[int, int]]:
-    bounds = {a.kind: (a.min, a.max) for a in scen.actors}
-    for kind, (lo, hi) in (counts or {}).items():
-        scen.actor(kind)  # raises UnknownName for a kind the scenario lacks
-        if not 0 <= lo <= hi:
-            raise UnknownName(f"bad actor count for {kind}: {lo}-{hi}")
-        bounds[kind] = (lo, hi)
-    if sum(hi for _, hi in bounds.values()) == 0:
-        raise UnknownName("the actor counts leave no actor to run")
-    return bounds
-
-
-def header_for(scen, kernel, versions) -> str:
-    opts = "".join(f" --{k} {v}" for k, v in scen.opts.items())
-    return f"mmfuzz: {scen.name}{opts} on {kernel}   [" + ", ".join(
-        f"{p}={v.name}" for p, v in sorted(versions.items()) if p in scen.paths) + "]"
-
-
-def prepare(scenario: str, kernel: str, overrides=None, options=None):
-    scen = get_scenario(scenario, options)
-    versions = select(kernel, overrides, needed=scen.paths)
-    return scen, versions, compose(versions)
-
-
-def slot_map(present) -> list:
-    """Task id for each slot; an absent actor's slot stands for the next present one,
-    so no drawn choice is wasted (and a present actor's slot never changes meaning)."""
-    tid_of = {}
-    for slot, here in enumerate(present):
-        if here:
-            tid_of[slot] = len(tid_of)
-    if not tid_of:
-        return [0] * len(present)
-    order = sorted(tid_of)
-    return [tid_of[next((s for s in order if s >= slot), order[0])] for slot in range(len(present))]
-
-
-def param_strategies(scen, fixed: dict | None) -> dict:
-    """The scenario's parameter strategies, with the ones the user pinned fixed."""
-    # a list of values is shorthand for sampled_from (which shrinks to the first)
-    strategies = {name: st.sampled_from(v) if isinstance(v, (list, tuple)) else v
-                  for name, v in scen.params.items()}
-    for name, value in (fixed or {}).items():
-        if name not in strategies:
-            raise UnknownName(f"scenario {scen.name} has no parameter {name!r}"
-                              + (f"; it has: {', '.join(strategies)}" if strategies else ""))
-        strategies[name] = st.just(value)
-    return strategies
-
-
-def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
-         params=None, seed: int | None = None, max_examples: int | None = None,
-         profile: str | None = None, database=None, explain: bool = False,
-         minimize_race: bool = True) -> FuzzResult:
+def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
+            max_preemptions: int = 2, max_runs: int = 200_000):
+    """Every schedule with up to `max_preemptions` preemptions, for the population of
+    the largest actor counts and every combination of the parameters."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
-    bounds = actor_bounds(scen, counts)
-    param_st = param_strategies(scen, params)
-    # One slot per possible actor, in a fixed order: a schedule names slots, so dropping
-    # one actor while shrinking does not renumber the others.
-    slots = [(kind, i) for kind, (lo, hi) in bounds.items() for i in range(hi)]
-    presence = st.tuples(*[st.just(True) if i < bounds[kind][0] else st.booleans()
-                           for kind, i in slots])
-    counter = {"examples": 0, "steps": 0}
-
-    class Machine(RuleBasedStateMachine):
-        @initialize(present=presence, params=st.fixed_dictionaries(param_st))
-        def spawn(self, present, params):
-            chosen = [slot for slot, here in zip(slots, present) if here]
-            self.tid_of_slot = slot_map(present)
-            counter["examples"] += 1
-            self.run = Run(scen, kernel_cls, [kind for kind, _ in chosen], params, versions)
-
-        @rule(choice=st.integers(0, len(slots)), burst=st.integers(1, MAX_BURST))
-        def step(self, choice, burst):
-            run = self.run
-            if choice != KEEP:
-                choice = self.tid_of_slot[choice - 1] + 1
-            for _ in range(burst):
-                if run.all_done:
-                    return
-                run.schedule(choice)
-                choice = KEEP
-
-        def teardown(self):
-            run = getattr(self, "run", None)
-            if run is not None:
-                try:
-                    run.finish()
-                finally:
-                    counter["steps"] += len(run.trace)
-
-    Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
-    if seed is not None:
-        Machine = hyp_seed(seed)(Machine)
-    profiles.register()
-    try:
-        base = Settings.get_profile(profile or "ci")
-    except InvalidArgument:
-        raise UnknownName(f"unknown settings profile {profile!r}; known: ci, nightly, dev") from None
-    cfg = Settings(
-        base,
-        max_examples=max_examples if max_examples is not None else base.max_examples,
-        database=database,
-        deadline=None,
-        derandomize=False,
-        phases=[p for p in base.phases if p != Phase.explain] + ([Phase.explain] if explain else []),
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
-    start = time.perf_counter()
+    population = [kind for kind, (_, hi) in actor_bounds(scen, counts).items() for _ in range(hi)]
     result = FuzzResult(scen.name, kernel, dict(scen.opts),
                         {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
-                        False, 0, 0.0)
-    try:
-        run_state_machine_as_test(Machine, settings=cfg)
-    except Violation as v:
-        if minimize_race:
-            v = canonical(v, scen, kernel_cls, versions)
-        fill_from_violation(result, v, header_for(scen, kernel, versions))
-    result.examples = counter["examples"]
-    result.executed_steps = counter["steps"]
+                        False, 0, 0.0, mode="exhaustive", bound=max_preemptions, complete=True)
+    start = time.perf_counter()
+    best = None
+    for ps in param_combinations(scen, params):
+        explorer = Explorer(scen, kernel_cls, versions, population, ps, max_runs - result.examples)
+        found = explorer.search(max_preemptions)
+        result.examples += explorer.runs
+        result.executed_steps += explorer.steps
+        result.complete &= found.complete
+        if found.found is not None and (best is None or found.preemptions < best[1]
+                                        or (found.preemptions == best[1]
+                                            and len(found.found.run.trace) < len(best[0].run.trace))):
+            best = (found.found, found.preemptions)
+        if not found.complete:
+            break
+    if best is not None:
+        # fewest CPUs too: the search itself runs every actor of the population
+        fill_from_violation(result, canonical(best[0], scen, kernel_cls, versions),
+                            header_for(scen, kernel, versions))
+        result.bound = best[1]
     result.seconds = round(time.perf_counter() - start, 3)
     return result
 
 
-def fill_from_violation(result: FuzzResult, v: Violation, header: str) -> None:
-    run = v.run
-    result.found = True
-    result.invariant = v.invariant
-    result.message = v.message
-    result.steps = len(run.trace)
-    result.switches = run.switches()
-    result.population = list(run.population)
-    result.actors = [run.tasks[tid].title for tid in sorted({s.tid for s in run.trace})]
-    result.params = dict(run.params)
-    result.schedule = run.schedule_record()
-    result.culprit = run.tasks[v.culprit].title if v.culprit is not None else None
-    result.report = render_violation(v, header=header)
+# the documented name of the command
+explore = exhaust

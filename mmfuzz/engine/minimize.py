@@ -12,6 +12,7 @@ invariant with a smaller (CPUs, parameter rank, switches, steps).
 from __future__ import annotations
 
 from .run import Run
+from .search import Explorer
 from .violations import Violation
 
 
@@ -115,8 +116,6 @@ class Minimizer:
     def preferred_params(self, v: Violation) -> Violation | None:
         """The same race with a parameter nearer its preferred value, whose schedule
         may need to differ: found by trying every schedule within two preemptions."""
-        from .exhaustive import Explorer
-
         run = v.run
         for name, values in self.choices.items():
             for value in values[:values.index(run.params[name])] if run.params.get(name) in values else ():

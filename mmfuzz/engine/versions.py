@@ -111,14 +111,8 @@ def release(name: str, note: str) -> Release:
     return rel
 
 
-def load_all() -> None:
-    """Import every kernel and scenario module so the registries are complete."""
-    import mmfuzz.scenarios  # noqa: F401  (imports the kernel modules it needs)
-
-
 def select(kernel: str, overrides: dict[str, str] | None = None, needed=None) -> dict[str, Version]:
     """The versions a run uses: the named kernel's, then each override."""
-    load_all()
     if kernel not in RELEASES:
         raise UnknownName(f"unknown kernel {kernel!r}; known: {', '.join(sorted(RELEASES, key=release_key))}")
     chosen: dict[str, Version] = {}
@@ -141,8 +135,22 @@ def select(kernel: str, overrides: dict[str, str] | None = None, needed=None) ->
     return chosen
 
 
+class MissingCodePath(AttributeError):
+    """Kernel code called a function that none of the composed code paths defines."""
+
+
+def _definers(attr: str) -> list[str]:
+    return sorted({f"{p.name} ({v.name})" for p in PATHS.values() for v in p.versions.values()
+                   if attr in vars(v.cls)})
+
+
 def compose(chosen: dict[str, Version]) -> type:
-    """One class whose methods are the selected versions' functions."""
+    """One class whose methods are the selected versions' functions.
+
+    Only the paths a scenario declares are composed, so a version added for one race
+    never changes another's kernel. A call to a function none of them defines fails
+    naming the code paths that do define it: the scenario's `paths` lacks one.
+    """
     owner: dict[str, str] = {}
     for name, v in sorted(chosen.items()):
         for attr in vars(v.cls):
@@ -151,4 +159,16 @@ def compose(chosen: dict[str, Version]) -> type:
             if attr in owner and owner[attr] != name:
                 raise TypeError(f"{attr} is defined by both {owner[attr]} and {name}")
             owner[attr] = name
-    return type("Kernel", tuple(chosen[n].cls for n in sorted(chosen)), {})
+    paths = sorted(chosen)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        where = _definers(attr)
+        raise MissingCodePath(
+            f"kernel function {attr}() is called, but none of the composed code paths "
+            f"({', '.join(paths)}) defines it"
+            + (f"; it is defined by {', '.join(where)}: add that path to the scenario's paths"
+               if where else ""))
+
+    return type("Kernel", tuple(chosen[n].cls for n in paths), {"__getattr__": __getattr__})

@@ -1,53 +1,14 @@
-"""`mmfuzz replay` and `mmfuzz fuzz --save`: the corpus at the command line.
-
-Hooked into mmfuzz/cli.py; errors the user can fix are UsageError (one line, exit 2).
-"""
+"""`mmfuzz replay`: re-run corpus entries; does each race still happen?"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-DEFAULT_CORPUS = os.environ.get("MMFUZZ_CORPUS", "corpus")
+from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, add_run_selection, parse_overrides
 
 
-def add_save_flag(p) -> None:
-    p.add_argument("--save", nargs="?", const=DEFAULT_CORPUS, metavar="DIR",
-                   help=f"write the shrunk race to the corpus (default folder: {DEFAULT_CORPUS})")
-
-
-def save_found(result, args) -> dict:
-    """Write a found race to the corpus folder args.save: {"path", "name", "new"} or {"error"}."""
-    from mmfuzz.cli import UsageError, parse_overrides
-
-    from .record import NotReproducible, entry_from_result
-    from .store import save
-
-    try:
-        entry = entry_from_result(result, parse_overrides(args.overrides), seed=args.seed,
-                                  profile=args.profile)
-    except NotReproducible as e:
-        return {"error": str(e)}
-    try:
-        path, new = save(entry, args.save)
-    except OSError as e:
-        raise UsageError(f"cannot write to corpus folder {args.save}: {e.strerror or e}") from None
-    return {"path": str(path), "name": entry.name, "new": new}
-
-
-def print_saved(saved: dict) -> None:
-    if "error" in saved:
-        print(f"not saved: {saved['error']}")
-    elif saved["new"]:
-        print(f"saved {saved['path']}")
-    else:
-        print(f"already in the corpus: {saved['path']}")
-
-
-def add_replay_command(sub) -> None:
-    from mmfuzz.cli import add_run_selection
-
+def add_command(sub) -> None:
     p = sub.add_parser("replay", help="replay corpus entries: does each race still happen?")
     p.add_argument("paths", nargs="+", metavar="PATH", help="entry files or corpus folders")
     add_run_selection(p)
@@ -57,16 +18,15 @@ def add_replay_command(sub) -> None:
             action.required = False
             action.help = "replay on this named kernel instead of the recorded versions"
     p.add_argument("--json", action="store_true")
+    add_races_flag(p)
     p.set_defaults(handler=run_replay)
 
 
 def run_replay(args) -> int:
-    from mmfuzz.cli import EXIT_CLEAN, EXIT_FOUND, UsageError, parse_overrides
+    from mmfuzz.corpus.replay import BROKEN, VIOLATES, Outcome, replay
+    from mmfuzz.corpus.schema import BadEntry
+    from mmfuzz.corpus.store import scan
     from mmfuzz.engine.versions import select
-
-    from .replay import BROKEN, VIOLATES, Outcome, replay
-    from .schema import BadEntry
-    from .store import scan
 
     if args.fs or args.option:
         raise UsageError("replay runs each entry with its recorded scenario options; drop --fs/--option")

@@ -1,11 +1,13 @@
-"""`mmfuzz campaign`: the nightly run, from the command line (hooked into mmfuzz/cli.py)."""
+"""`mmfuzz campaign`: the nightly run, from the command line."""
 
 from __future__ import annotations
 
 import os
 import re
 
-from mmfuzz.corpus.cli import DEFAULT_CORPUS
+from mmfuzz.corpus.store import DEFAULT_CORPUS
+
+from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, parse_overrides, positive
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "": 1}
 
@@ -33,9 +35,7 @@ def jobs(text: str):
     raise argparse.ArgumentTypeError(f"--jobs takes a positive number or auto, not {text!r}")
 
 
-def add_campaign_command(sub) -> None:
-    from mmfuzz.cli import positive
-
+def add_command(sub) -> None:
     p = sub.add_parser("campaign", help="fuzz every scenario x kernel until the time is up; save new races")
     p.add_argument("--time", type=duration, default=duration("10m"), metavar="DURATION",
                    help="how long to fuzz: 90s, 2m, 1h (default 10m)")
@@ -57,17 +57,16 @@ def add_campaign_command(sub) -> None:
     p.add_argument("--grace", type=duration, default=60.0, metavar="DURATION",
                    help="how long to wait for running shards after the time is up (default 60s)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_races_flag(p)
     p.set_defaults(handler=run_campaign)
 
 
 def run_campaign(args) -> int:
-    from mmfuzz.cli import EXIT_CLEAN, EXIT_FOUND, UsageError, parse_overrides
-
-    from . import report
-    from .backend import DaskBackend, SerialBackend
-    from .plan import plan
-    from .progress import Progress
-    from .runner import Campaign
+    from mmfuzz.campaign import report
+    from mmfuzz.campaign.backend import DaskBackend, SerialBackend
+    from mmfuzz.campaign.plan import plan
+    from mmfuzz.campaign.progress import Progress
+    from mmfuzz.campaign.runner import Campaign
 
     rows = plan(args.scenarios, args.kernels, parse_overrides(args.overrides))
     if not rows:

@@ -1,0 +1,66 @@
+"""The public API: everything a race package or a test needs, from one module.
+
+    from mmfuzz.api import Scenario, Actor, scenario, code_path, release, KernelCode, fuzz
+
+These names stay importable from here whatever the engine's modules are called. The
+functions that take a scenario by name (fuzz, exhaust/explore, prepare, get_scenario)
+load the race packages first (mmfuzz.races), as the command line does.
+"""
+
+from __future__ import annotations
+
+from mmfuzz import races
+from mmfuzz.engine import explore as _explore
+from mmfuzz.engine import fuzz as _fuzz
+from mmfuzz.engine import target as _target
+from mmfuzz.engine.result import FuzzResult
+from mmfuzz.engine.run import Run, StaleSchedule
+from mmfuzz.engine.scenario import SCENARIOS, Actor, Scenario, scenario
+from mmfuzz.engine import scenario as _scenario
+from mmfuzz.engine.task import EXCL, SHARED, Acquire, Task, WaitFor, inline, primitive
+from mmfuzz.engine.versions import PATHS, RELEASES, MissingCodePath, UnknownName, code_path, release
+from mmfuzz.engine.violations import Bug, InvariantBroken, KernelCrash, Oops, Violation
+from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.locking import (PageLocked, down_read, down_read_trylock, down_write, lock_page,
+                                   mutex_lock, mutex_unlock, page_lock_name, spin_lock, spin_unlock,
+                                   trylock_page, unlock_page, up_read, up_write, wait_on_page_locked)
+from mmfuzz.model.state import State
+
+load_races = races.load
+
+
+def fuzz(scenario: str, kernel: str, **kw) -> FuzzResult:
+    """Fuzz one scenario against one named kernel (see mmfuzz.engine.fuzz.fuzz)."""
+    races.load()
+    return _fuzz.fuzz(scenario, kernel, **kw)
+
+
+def exhaust(scenario: str, kernel: str, **kw) -> FuzzResult:
+    """Every schedule within a preemption bound (see mmfuzz.engine.explore.exhaust)."""
+    races.load()
+    return _explore.exhaust(scenario, kernel, **kw)
+
+
+explore = exhaust
+
+
+def prepare(scenario: str, kernel: str, overrides=None, options=None):
+    """(scenario object, selected versions, composed kernel class)."""
+    races.load()
+    return _target.prepare(scenario, kernel, overrides, options)
+
+
+def get_scenario(name: str, options=None) -> Scenario:
+    races.load()
+    return _scenario.get_scenario(name, options)
+
+
+__all__ = [
+    "Acquire", "Actor", "Bug", "EXCL", "FuzzResult", "InvariantBroken", "KernelCode", "KernelCrash",
+    "MissingCodePath", "Oops", "PATHS", "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
+    "Scenario", "StaleSchedule", "State", "Task", "UnknownName", "Violation", "WaitFor", "code_path",
+    "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_scenario",
+    "inline", "load_races", "lock_page", "mutex_lock", "mutex_unlock", "page_lock_name", "prepare",
+    "primitive", "release", "scenario", "spin_lock", "spin_unlock", "trylock_page", "unlock_page",
+    "up_read", "up_write", "wait_on_page_locked",
+]

@@ -1,0 +1,52 @@
+"""`mmfuzz fuzz`: the Hypothesis state machine on one scenario and kernel."""
+
+from __future__ import annotations
+
+import json
+
+from .args import (EXIT_CLEAN, EXIT_FOUND, add_races_flag, add_run_selection, parse_counts,
+                   parse_overrides, parse_params, positive, scenario_options)
+from .save import add_save_flag, print_saved, save_found
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("fuzz", help="fuzz one scenario against one kernel")
+    p.add_argument("scenario")
+    add_run_selection(p)
+    p.add_argument("--seed", type=positive)
+    p.add_argument("--max-examples", type=positive)
+    p.add_argument("--profile", help="Hypothesis settings profile (ci, nightly)")
+    p.add_argument("--actors", metavar="KIND=N|MIN-MAX,...", help="how many of each actor")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="pin a scenario parameter (JSON value: pud, true, 3)")
+    p.add_argument("--json", action="store_true")
+    add_save_flag(p)
+    add_races_flag(p)
+    p.set_defaults(handler=run_fuzz)
+
+
+def run_fuzz(args) -> int:
+    from mmfuzz.api import fuzz
+
+    result = fuzz(args.scenario, args.kernel, overrides=parse_overrides(args.overrides),
+                  options=scenario_options(args), counts=parse_counts(args.actors),
+                  params=parse_params(args.param),
+                  seed=args.seed, max_examples=args.max_examples, profile=args.profile)
+    saved = None
+    if args.save and result.found:
+        saved = save_found(result, args)
+    if args.json:
+        out = result.to_json()
+        if saved:
+            out["corpus"] = saved
+        print(json.dumps(out, indent=2))
+    elif result.found:
+        print(result.report)
+        print(f"\nfound in {result.examples} examples, {result.seconds:.1f}s; "
+              f"shrunk to {result.steps} steps, {result.switches} switches")
+        if saved:
+            print_saved(saved)
+    else:
+        print(f"mmfuzz: {result.scenario} on {result.kernel}: no violation in "
+              f"{result.examples} examples ({result.seconds:.1f}s)")
+    return EXIT_FOUND if result.found else EXIT_CLEAN

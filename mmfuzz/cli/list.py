@@ -1,0 +1,67 @@
+"""`mmfuzz list`: scenarios, code paths with their versions, named kernels."""
+
+from __future__ import annotations
+
+import json
+
+from .args import EXIT_CLEAN
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("list", help="scenarios, code paths with their versions, named kernels")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_list)
+
+
+def run_list(args) -> int:
+    data = listing()
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print_listing(data)
+    return EXIT_CLEAN
+
+
+def listing() -> dict:
+    from mmfuzz import races
+    from mmfuzz.engine.scenario import SCENARIOS
+    from mmfuzz.engine.versions import PATHS, RELEASES, release_key, select
+
+    races.load()
+    kernels = []
+    for name in sorted(RELEASES, key=release_key):
+        chosen = select(name)
+        kernels.append({"name": name, "note": RELEASES[name].note,
+                        "versions": {p: v.name for p, v in sorted(chosen.items())}})
+    return {
+        "scenarios": [{"name": s.name, "doc": s.doc, "paths": list(s.paths),
+                       "actors": [{"kind": a.kind, "title": a.title, "min": a.min, "max": a.max} for a in s.actors],
+                       "options": {k: list(v) for k, v in s.options.items()}}
+                      for s in sorted(SCENARIOS.values(), key=lambda s: s.name)],
+        "paths": [{"name": p.name, "file": p.file, "doc": p.doc,
+                   "versions": [{"name": v.name, "since": v.since, "commit": v.commit,
+                                 "models": v.models, "racy": v.racy, "doc": v.doc} for v in p.versions.values()]}
+                  for p in sorted(PATHS.values(), key=lambda p: p.name)],
+        "kernels": kernels,
+    }
+
+
+def print_listing(data: dict) -> None:
+    print("SCENARIOS")
+    for s in data["scenarios"]:
+        print(f"  {s['name']:<24} {s['doc']}")
+        actors = ", ".join(f"{a['kind']} ({a['min']}-{a['max']})" for a in s["actors"])
+        print(f"  {'':<24} actors: {actors}")
+        for k, v in s["options"].items():
+            print(f"  {'':<24} --{k} {'|'.join(v)}")
+    print("\nCODE PATHS (version: since release, what it models)")
+    for p in data["paths"]:
+        print(f"  {p['name']}  [{p['file']}]  {p['doc']}")
+        for v in p["versions"]:
+            since = f"since {v['since']}" if v["since"] else "alternative, --with only"
+            print(f"    {v['name']:<20} {since:<26} {v['models']}")
+            if v["racy"]:
+                print(f"    {'':<20} {'':<26} racy: {v['racy']}")
+    print("\nKERNELS")
+    for k in data["kernels"]:
+        print(f"  {k['name']:<10} {k['note']}")
