@@ -13,7 +13,7 @@ from mmfuzz.races import load as load_all
 from mmfuzz.api import exhaust
 
 WALK = "walk_page_range"
-ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0)}
+ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
 
 
 def test_toy_lost_update_needs_one_preemption():
@@ -28,13 +28,14 @@ def test_toy_lost_update_needs_one_preemption():
 
 
 def test_pagewalk_c4_is_the_one_preemption_race():
-    r = exhaust("pagewalk", "v6.12", counts={"numa_maps": (1, 1), "vfio_fault": (1, 1)}, max_preemptions=2)
+    r = exhaust("pagewalk", "v6.12", counts={"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0),
+                                            "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}, max_preemptions=2)
     assert r.found and r.invariant == "no-illegal-read" and r.bound == 1
-    assert (len(r.population), r.switches, r.steps) == (2, 2, 11)
+    assert (len(r.population), r.switches, r.steps) == (2, 2, 14)
 
 
 def test_v7_0_has_no_race_within_two_preemptions_with_everyone():
-    everyone = {"numa_maps": (2, 2), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (1, 1)}
+    everyone = {"numa_maps": (2, 2), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (1, 1), "bar_pte_walker": (0, 0)}
     r = exhaust("pagewalk", "v7.0", counts=everyone, max_preemptions=2, params={"bar_align": "pud"})
     assert not r.found and r.complete, r.report
 
