@@ -100,7 +100,7 @@ class PagewalkScenario(Scenario):
                {"kernel": "v7.0-rc2", "overrides": {"walk_page_range": "maxq-leaf-recheck"}})
     clean_on = ({"kernel": "v7.0"}, {"kernel": "v6.12", "overrides": {"walk_page_range": "3b89863c3fa4"}})
     explore_with = ({"numa_maps": 1, "vfio_fault": 1, "vfio_zap": 1, "pte_walker": 1},
-                    {"numa_maps": 2, "vfio_fault": 2})
+                    {"numa_maps": 2, "vfio_fault": 2}, {"bar_pte_walker": 1, "vfio_fault": 1})
     params = {
         # "pud": the BAR VMA is 1 GiB aligned (PUD leaves); "pmd": only 2 MiB (PMD leaves)
         "bar_align": ["pud", "pmd"],
