@@ -1,4 +1,4 @@
-"""The front door: `mmfuzz list/fuzz` and `pytest --kernel`, including bad input."""
+"""The front door: `mmfuzz list/fuzz` and `pytest --mmfuzz-kernel`, including bad input."""
 
 import json
 import os
@@ -65,19 +65,20 @@ def test_fuzz_exit_codes_and_json():
 
 
 def test_pytest_kernel_mode_fails_with_the_printed_race():
-    p = subprocess.run([sys.executable, "-m", "pytest", "--kernel", "v6.12", "--mmfuzz-seed", "4",
-                        "--mmfuzz-max-examples", "1500", "--scenario", "pagewalk", "--scenario", "fault-vs-invalidate",
-                        "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", "-q"],
+    p = subprocess.run([sys.executable, "-m", "pytest", "--mmfuzz-kernel", "v6.12", "--mmfuzz-seed", "4",
+                        "--mmfuzz-max-examples", "1500", "--mmfuzz-scenario", "pagewalk",
+                        "--mmfuzz-scenario", "fault-vs-invalidate",
+                        "-p", "no:cacheprovider", "-p", "no:xdist", "-rfs", "-q"],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 1, p.stdout[-3000:]
-    assert "pagewalk[v6.12]" in p.stdout
+    assert "mmfuzz::pagewalk[v6.12] - BROKEN no-illegal-read" in p.stdout
     # v6.12 has no do_no_page: that scenario is skipped, saying why
     assert "1 failed, 1 skipped" in p.stdout and "has no do_no_page" in p.stdout
     assert "BROKEN  no-illegal-read" in p.stdout and "CPU1 VFIO DMA-map fault" in p.stdout
 
 
 def test_pytest_kernel_mode_rejects_an_unknown_kernel():
-    p = subprocess.run([sys.executable, "-m", "pytest", "--kernel", "v9.9", "-p", "no:cacheprovider",
+    p = subprocess.run([sys.executable, "-m", "pytest", "--mmfuzz-kernel", "v9.9", "-p", "no:cacheprovider",
                         "-p", "no:xdist", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 4
     assert "unknown kernel 'v9.9'" in p.stdout + p.stderr

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from . import campaign, explore, fuzz, list as list_cmd, replay
+from . import bisect, campaign, diff, explore, fuzz, list as list_cmd, replay
 from .args import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (list_cmd, fuzz, explore, replay, campaign)
+COMMANDS = (list_cmd, fuzz, explore, replay, campaign, diff, bisect)
 
 
 def build_parser() -> Parser:

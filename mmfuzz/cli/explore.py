@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .output import add_output_flags, add_replay_string, race_report
 from .args import (EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, add_run_selection,
                    parse_counts, parse_overrides, parse_params, positive, scenario_options)
 
@@ -19,6 +20,7 @@ def add_command(sub) -> None:
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (default: every combination)")
     p.add_argument("--json", action="store_true")
+    add_output_flags(p)
     add_races_flag(p)
     p.set_defaults(handler=run_explore)
 
@@ -37,9 +39,9 @@ def run_explore(args) -> int:
     except ValueError as e:  # a parameter that only a strategy describes
         raise UsageError(str(e)) from None
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps(add_replay_string(result.to_json(), result), indent=2))
     elif result.found:
-        print(result.report)
+        print(race_report(result, args))
         print(f"\nfound with {result.bound} preemption(s) after {result.examples} schedules, "
               f"{result.seconds:.1f}s; {result.steps} steps, {result.switches} switches")
     else:

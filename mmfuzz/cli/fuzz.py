@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .output import add_output_flags, add_replay_string, race_report
 from .args import (EXIT_CLEAN, EXIT_FOUND, add_races_flag, add_run_selection, parse_counts,
                    parse_overrides, parse_params, positive, scenario_options)
 from .save import add_save_flag, print_saved, save_found
@@ -20,6 +21,7 @@ def add_command(sub) -> None:
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (JSON value: pud, true, 3)")
     p.add_argument("--json", action="store_true")
+    add_output_flags(p)
     add_save_flag(p)
     add_races_flag(p)
     p.set_defaults(handler=run_fuzz)
@@ -36,12 +38,12 @@ def run_fuzz(args) -> int:
     if args.save and result.found:
         saved = save_found(result, args)
     if args.json:
-        out = result.to_json()
+        out = add_replay_string(result.to_json(), result)
         if saved:
             out["corpus"] = saved
         print(json.dumps(out, indent=2))
     elif result.found:
-        print(result.report)
+        print(race_report(result, args))
         print(f"\nfound in {result.examples} examples, {result.seconds:.1f}s; "
               f"shrunk to {result.steps} steps, {result.switches} switches")
         if saved:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .output import add_output_flags
 from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, add_run_selection, parse_overrides
 
 
 def add_command(sub) -> None:
     p = sub.add_parser("replay", help="replay corpus entries: does each race still happen?")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="entry files or corpus folders")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="entry files or corpus folders")
+    p.add_argument("--schedule", metavar="STRING",
+                   help="replay one race given as its replay string (printed under every race found)")
     add_run_selection(p)
     # --kernel is optional here: without it each entry replays on its recorded versions
     for action in p._actions:
@@ -18,6 +21,7 @@ def add_command(sub) -> None:
             action.required = False
             action.help = "replay on this named kernel instead of the recorded versions"
     p.add_argument("--json", action="store_true")
+    add_output_flags(p)
     add_races_flag(p)
     p.set_defaults(handler=run_replay)
 
@@ -28,6 +32,12 @@ def run_replay(args) -> int:
     from mmfuzz.corpus.store import scan
     from mmfuzz.engine.versions import select
 
+    if args.schedule is not None:
+        if args.paths:
+            raise UsageError("replay takes corpus PATHs or --schedule STRING, not both")
+        return replay_schedule(args)
+    if not args.paths:
+        raise UsageError("replay needs corpus entry files or folders, or --schedule STRING")
     if args.fs or args.option:
         raise UsageError("replay runs each entry with its recorded scenario options; drop --fs/--option")
     overrides = parse_overrides(args.overrides)
@@ -66,3 +76,39 @@ def format_outcome(o) -> str:
     if o.detail:
         line += f"  ({o.detail})"
     return line
+
+
+def replay_schedule(args) -> int:
+    """Run a replay string's schedule: on its own kernel and versions, or on --kernel
+    (its `with:` paths kept unless --with names them)."""
+    from mmfuzz.api import prepare
+    from mmfuzz.corpus.execute import execute
+    from mmfuzz.engine.result import header_for
+    from mmfuzz.engine.replay_string import decode
+    from mmfuzz.engine.timeline import render_violation
+    from mmfuzz.engine.versions import source_links
+
+    if args.fs or args.option:
+        raise UsageError("a replay string carries its scenario options; drop --fs/--option")
+    race = decode(args.schedule)
+    kernel = args.kernel or race["kernel"]
+    overrides = race["overrides"] | parse_overrides(args.overrides)
+    scen, versions, kernel_cls = prepare(race["scenario"], kernel, overrides, race["options"])
+    for kind in race["population"]:
+        scen.actor(kind)  # UnknownName for an actor the scenario lacks
+    if set(race["params"]) != set(scen.params):
+        raise UsageError(f"scenario {scen.name} takes the parameters {', '.join(sorted(scen.params))}; "
+                         f"the string gives {', '.join(sorted(race['params'])) or 'none'}")
+    run, violation = execute(scen, kernel_cls, versions, race["population"], race["params"], race["runs"])
+    if args.json:
+        print(json.dumps({"scenario": scen.name, "kernel": kernel, "found": violation is not None,
+                          "invariant": violation.invariant if violation else None,
+                          "message": violation.message if violation else None,
+                          "steps": len(run.trace), "switches": run.switches()}, indent=2))
+    elif violation is not None:
+        sources = source_links(versions, scen.paths, kernel) if args.source else None
+        print(render_violation(violation, header=header_for(scen, kernel, versions), width=args.width,
+                               sources=sources))
+    else:
+        print(f"mmfuzz: {scen.name} on {kernel}: the schedule breaks nothing ({len(run.trace)} steps)")
+    return EXIT_FOUND if violation is not None else EXIT_CLEAN

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from hypothesis import HealthCheck, Phase, Verbosity, seed as hyp_seed, settings as Settings
+from hypothesis import HealthCheck, Phase, Verbosity, event, seed as hyp_seed, settings as Settings, target
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
@@ -58,10 +58,33 @@ def param_strategies(scen, fixed: dict | None) -> dict:
     return strategies
 
 
+def preemptions(run: Run) -> int:
+    """Switches away from a task that runs again later (not from one that finished)."""
+    last = {s.tid: i for i, s in enumerate(run.trace)}
+    return sum(1 for i, (a, b) in enumerate(zip(run.trace, run.trace[1:]))
+               if a.tid != b.tid and last[a.tid] > i)
+
+
+def observe_run(run: Run) -> None:
+    """What one example saw, for Hypothesis's statistics."""
+    event("actors: " + " + ".join(run.population))
+    for func in sorted({s.func for s in run.trace}):
+        event(f"path reached: {func}")
+    n = preemptions(run)
+    event(f"preemptions: {n if n < 4 else '4+'}")
+    # the invariants are checked after every step
+    target(float(len(run.trace)), label="invariant checks (steps run)")
+    target(float(n), label="preemptions")
+    target(float(len({s.label for s in run.trace})), label="distinct steps reached")
+
+
 def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
          params=None, seed: int | None = None, max_examples: int | None = None,
          profile: str | None = None, database=None, explain: bool = False,
-         minimize_race: bool = True) -> FuzzResult:
+         minimize_race: bool = True, observe: bool = False) -> FuzzResult:
+    """observe: record what each example saw with event() and target(), for
+    Hypothesis's statistics (pytest --hypothesis-show-statistics). Off by default:
+    target() steers the search, and a seed must find the same race with or without it."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     bounds = actor_bounds(scen, counts)
     param_st = param_strategies(scen, params)
@@ -98,15 +121,18 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                     run.finish()
                 finally:
                     counter["steps"] += len(run.trace)
+                    if observe:
+                        observe_run(run)
 
     Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
     if seed is not None:
         Machine = hyp_seed(seed)(Machine)
     profiles.register()
     try:
-        base = Settings.get_profile(profile or "ci")
+        base = Settings.get_profile(profiles.resolve(profile))
     except InvalidArgument:
-        raise UnknownName(f"unknown settings profile {profile!r}; known: ci, nightly, dev") from None
+        raise UnknownName(f"unknown settings profile {profile!r}; known: "
+                          f"{', '.join(profiles.NAMES)} (or ci, nightly)") from None
     cfg = Settings(
         base,
         max_examples=max_examples if max_examples is not None else base.max_examples,

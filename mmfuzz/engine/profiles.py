@@ -1,23 +1,34 @@
-"""Hypothesis settings profiles: `ci` (fast, the default test run) and `nightly` (long).
+"""Hypothesis settings profiles: `mmfuzz-ci` (fast, the default) and `mmfuzz-nightly` (long).
 
-The explain phase is left out of both: it re-runs a found race many times to annotate
-Hypothesis's own report, which mmfuzz replaces with its timeline (measured in
-benchmarks/bench_explain.py).
+Namespaced so that loading mmfuzz (its pytest plugin is loaded in every pytest run of
+the venv) never changes Hypothesis's own `default`/`ci` profiles, which other test
+suites rely on. `ci`, `nightly` and `dev` are accepted as aliases by `resolve()` (the
+command line's `--profile ci|nightly`), never registered.
+
+The explain phase is left out: it re-runs a found race many times to annotate
+Hypothesis's own report, which mmfuzz replaces with its timeline.
 """
 
 from hypothesis import HealthCheck, Phase, settings
 
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
-
 # Rules per example. A rule runs one task for a burst of up to MAX_BURST steps, and the
 # races modelled need a few dozen steps: more rules only add Hypothesis overhead.
 STEP_RULES = 8
+
+CI, NIGHTLY = "mmfuzz-ci", "mmfuzz-nightly"
+ALIASES = {"ci": CI, "nightly": NIGHTLY, "dev": CI}
+NAMES = (CI, NIGHTLY)
 
 
 def register() -> None:
     common = dict(deadline=None, phases=PHASES, suppress_health_check=list(HealthCheck),
                   stateful_step_count=STEP_RULES)
-    settings.register_profile("ci", max_examples=1000, **common)
-    settings.register_profile("nightly", max_examples=50_000, **common)
-    settings.register_profile("dev", max_examples=1000, **common)
+    settings.register_profile(CI, max_examples=1000, **common)
+    settings.register_profile(NIGHTLY, max_examples=50_000, **common)
+
+
+def resolve(name: str | None) -> str:
+    """The registered name for a profile name or alias (None: mmfuzz-ci)."""
+    return ALIASES.get(name or CI, name or CI)

@@ -16,6 +16,8 @@ import re
 
 import attrs
 
+from .task import kernel_name
+
 
 class UnknownName(ValueError):
     """Bad input from the user: an unknown scenario, kernel, path or version."""
@@ -172,3 +174,27 @@ def compose(chosen: dict[str, Version]) -> type:
                if where else ""))
 
     return type("Kernel", tuple(chosen[n].cls for n in paths), {"__getattr__": __getattr__})
+
+
+ELIXIR = "https://elixir.bootlin.com/linux/{tag}/source/{file}"
+
+
+def source_links(chosen: dict[str, Version], paths, kernel: str) -> dict[str, tuple[str, str]]:
+    """kernel function -> ("mm/pagewalk.c:walk_pud_range()", link to the file in the
+    release run: the version selected is the code that release has; for an
+    alternative (an RFC) the release it applies to)."""
+    out: dict[str, tuple[str, str]] = {}
+    for pname in paths:
+        v = chosen.get(pname)
+        if v is None:
+            continue
+        tag = kernel
+        file = PATHS[pname].file
+        for cls in v.cls.__mro__:
+            if not getattr(cls, "__mmfuzz_version__", None):
+                continue  # KernelCode and object: not a version's own functions
+            for attr, fn in vars(cls).items():
+                if callable(fn) and not attr.startswith("__"):
+                    out.setdefault(kernel_name(attr), (f"{file}:{kernel_name(attr)}()",
+                                                       ELIXIR.format(tag=tag, file=file)))
+    return out
