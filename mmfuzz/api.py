@@ -2,12 +2,19 @@
 
     from mmfuzz.api import Scenario, Actor, scenario, code_path, release, KernelCode, fuzz
 
+Besides the engine's names, the model and kernel contracts a code path relies on:
+``State``, ``new_mm``/``MM``/``Vma`` (processes and their VMAs), ``VM_OPS`` (the
+vm_operations_struct registry keyed by ``Vma.ops``) and the fault structs ``Vmf`` and
+``FileVmf`` (docs/writing-a-scenario.md lists their fields).
+
 These names stay importable from here whatever the engine's modules are called. The
 functions that take a scenario by name (fuzz, exhaust/explore, prepare, get_scenario)
 load the race packages first (mmfuzz.races), as the command line does.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from mmfuzz import races
 from mmfuzz.engine import explore as _explore
@@ -24,6 +31,8 @@ from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import (PageLocked, down_read, down_read_trylock, down_write, lock_page,
                                    mutex_lock, mutex_unlock, page_lock_name, spin_lock, spin_unlock,
                                    trylock_page, unlock_page, up_read, up_write, wait_on_page_locked)
+from mmfuzz.kernel.mm.memory import VM_OPS, FileVmf, Vmf
+from mmfuzz.model.mm import MM, MMAP_LOCK, Vma, new_mm
 from mmfuzz.model.state import State
 
 load_races = races.load
@@ -50,16 +59,25 @@ def prepare(scenario: str, kernel: str, overrides=None, options=None):
     return _target.prepare(scenario, kernel, overrides, options)
 
 
+def get_path(name: str):
+    """A code path mmfuzz already has, to add a version to it from a race package:
+    ``@get_path("handle_mm_fault").version("v4.8", since="v4.8", models=...)``."""
+    importlib.import_module(races.BUILTIN)  # not load(): this runs while a package loads
+    if name not in PATHS:
+        raise UnknownName(f"unknown code path {name!r}; known: {', '.join(sorted(PATHS))}")
+    return PATHS[name]
+
+
 def get_scenario(name: str, options=None) -> Scenario:
     races.load()
     return _scenario.get_scenario(name, options)
 
 
 __all__ = [
-    "Acquire", "Actor", "Bug", "EXCL", "FuzzResult", "InvariantBroken", "KernelCode", "KernelCrash",
-    "MissingCodePath", "Oops", "PATHS", "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
+    "Acquire", "Actor", "Bug", "EXCL", "FileVmf", "FuzzResult", "InvariantBroken", "KernelCode",
+    "KernelCrash", "MM", "MMAP_LOCK", "MissingCodePath", "VM_OPS", "Vma", "Vmf", "new_mm", "Oops", "PATHS", "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
     "Scenario", "StaleSchedule", "State", "Task", "UnknownName", "Violation", "WaitFor", "code_path",
-    "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_scenario",
+    "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_path", "get_scenario",
     "inline", "load_races", "lock_page", "mutex_lock", "mutex_unlock", "page_lock_name", "prepare",
     "primitive", "release", "scenario", "spin_lock", "spin_unlock", "trylock_page", "unlock_page",
     "up_read", "up_write", "wait_on_page_locked",

@@ -53,6 +53,8 @@ def pytest_addoption(parser):
                          "its replay command")
     group.addoption("--mmfuzz-corpus", dest="mmfuzz_corpus", default=DEFAULT_CORPUS, metavar="DIR",
                     help=f"the corpus folder for --mmfuzz-save (default: {DEFAULT_CORPUS})")
+    group.addoption("--mmfuzz-races", dest="mmfuzz_races", action="append", metavar="PKG.MOD",
+                    help="load a race package that is not installed (repeatable; also $MMFUZZ_RACES)")
 
 
 def fuzz_mode(config) -> bool:
@@ -133,6 +135,7 @@ class FuzzItem(pytest.Item):
         argv = ["pytest", "--mmfuzz-kernel", self.kernel]
         argv += [f"--mmfuzz-with={p}={v}" for p, v in self.overrides.items()]
         argv += ["--mmfuzz-seed", str(seed)]
+        argv += [f"--mmfuzz-races={m}" for m in c.getoption("mmfuzz_races") or ()]
         if c.getoption("mmfuzz_max_examples") is not None:
             argv += ["--mmfuzz-max-examples", str(c.getoption("mmfuzz_max_examples"))]
         if profile_of(c) != profiles.CI:
@@ -144,6 +147,7 @@ class FuzzItem(pytest.Item):
         argv += [f"--with={p}={v}" for p, v in self.overrides.items()]
         argv += [f"--option={k}={v}" for k, v in self.options.items()]
         argv += ["--seed", str(seed), "--profile", profile.removeprefix("mmfuzz-")]
+        argv += [f"--races={m}" for m in self.config.getoption("mmfuzz_races") or ()]
         if max_examples is not None:
             argv += ["--max-examples", str(max_examples)]
         return shlex.join(argv)
@@ -161,7 +165,8 @@ class FuzzItem(pytest.Item):
         except OSError as e:
             return f"not saved: cannot write to {folder}: {e.strerror or e}"
         said = "saved" if new else "already in the corpus:"
-        return f"{said} {path}\nreplay: {shlex.join(['mmfuzz', 'replay', str(path)])}"
+        races = [f"--races={m}" for m in self.config.getoption("mmfuzz_races") or ()]
+        return f"{said} {path}\nreplay: {shlex.join(['mmfuzz', 'replay', str(path), *races])}"
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, RaceFound):
@@ -226,7 +231,7 @@ def _fuzz_items(session, config) -> list:
     from mmfuzz.engine.versions import UnknownName, select
 
     try:
-        races.load()
+        races.add(config.getoption("mmfuzz_races") or ())
     except UnknownName as e:
         raise pytest.UsageError(f"mmfuzz: {e}") from None
     kernel = config.getoption("mmfuzz_kernel")

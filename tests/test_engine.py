@@ -74,6 +74,59 @@ def test_replay_reproduces_and_detects_stale_schedules():
         run.replay(steps)
 
 
+def test_steps_are_named_after_the_innermost_kernel_function():
+    """A @primitive helper's steps are its caller's, also when two kernel functions share
+    it; an @inline block's are the function's it belongs to, also in a version that
+    overrides the block without repeating @inline; a kernel function's are its own."""
+    from mmfuzz.api import Actor, KernelCode, Scenario, State, code_path, inline, primitive, spin_lock, spin_unlock
+    from mmfuzz.engine.versions import PATHS, compose
+
+    @primitive
+    def shared_helper(t):
+        yield "helper step"
+        yield from spin_lock(t, "L")
+        spin_unlock(t, "L")
+
+    path = code_path("toy_names", file="toy.c", doc="step names")
+    try:
+        @path.version("v1", models="a function with a block and a helper")
+        class V1(KernelCode):
+            def outer(self, t):
+                yield "outer step"
+                yield from shared_helper(t)
+                yield from self._block(t)
+                yield from self.callee(t)
+
+            @inline
+            def _block(self, t):
+                yield "block step"
+
+            def callee(self, t):
+                yield from shared_helper(t)
+
+        @path.version("v2", models="the block overridden")
+        class V2(V1):
+            def _block(self, t):
+                yield "new block step"
+                yield from shared_helper(t)
+
+        class Names(Scenario):
+            name = "toy-names"
+            actors = (Actor("a", "a", lambda k, t, s: k.outer(t), min=1),)
+
+            def initial_state(self, k, params):
+                return State()
+
+        helper = ["helper step", "spin_lock(L)"]
+        for version, block in (("v1", ["block step"]), ("v2", ["new block step", *helper])):
+            run = Run(Names(), compose({"toy_names": path.versions[version]}), ["a"], {})
+            run.finish()
+            assert [s.label for s in run.trace] == (
+                [f"outer: {x}" for x in ["outer step", *helper, *block]] + [f"callee: {x}" for x in helper])
+    finally:
+        del PATHS["toy_names"]
+
+
 def test_compose_takes_only_the_scenarios_paths_and_names_a_missing_one():
     """A version of another path defining the same function does not clash, and a call
     to a function no declared path defines names the path that does."""

@@ -19,6 +19,7 @@ import attrs
 from mmfuzz.corpus.schema import BadEntry, Entry, from_json
 from mmfuzz.corpus.store import save, signatures
 from mmfuzz.engine.scenario import get_scenario
+from mmfuzz.races import extra_modules
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
 FIRST_CHUNK = 50  # examples of a target's first shard, before its speed is known
@@ -93,26 +94,27 @@ class Campaign:
         cell = min(self.cells.values(), key=lambda c: c.shards)
         cell.shards += 1
         row = cell.row
+        # a worker on another machine has no --races of ours: the spec names them
+        target = {"key": self.key(row), "scenario": row.scenario, "kernel": row.kernel,
+                  "overrides": dict(row.overrides), "options": dict(row.options),
+                  "races": extra_modules([row.scenario])}
         populations = get_scenario(row.scenario, dict(row.options)).explore_with
         if cell.explored < len(populations):
             # first every schedule within the bound for each small population: races of
             # three CPUs and three preemptions that fuzzing meets once in thousands
             population = populations[cell.explored]
             cell.explored += 1
-            return {"key": self.key(row), "mode": "explore", "scenario": row.scenario, "kernel": row.kernel,
-                    "overrides": dict(row.overrides), "options": dict(row.options),
-                    "population": dict(population), "preemptions": EXPLORE_PREEMPTIONS,
-                    "max_runs": EXPLORE_RUNS, "seed": None, "profile": None}
+            return target | {"mode": "explore", "population": dict(population),
+                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
         elif cell.rate:
             n = int(cell.rate * min(SHARD_SECONDS, max(1.0, remaining)))
         else:
             n = FIRST_CHUNK
-        return {"key": self.key(row), "scenario": row.scenario, "kernel": row.kernel,
-                "overrides": dict(row.overrides), "options": dict(row.options),
-                "seed": self.seeds.randrange(2**32), "examples": max(10, n),
-                "profile": self.profile, "database": self.database}
+        return target | {"seed": self.seeds.randrange(2**32), "examples": max(10, n),
+                         "profile": self.profile, "database": self.database}
 
     def take(self, result: dict, summary: Summary) -> None:
         cell = self.cells[result["key"]]

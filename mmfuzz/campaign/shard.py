@@ -24,7 +24,7 @@ def _explore(spec: dict):
 
 
 def run_shard(spec: dict) -> dict:
-    from mmfuzz import __version__
+    from mmfuzz import __version__, races
     from mmfuzz.api import fuzz
     from mmfuzz.corpus.record import entry_from_result
     from mmfuzz.engine import profiles
@@ -37,6 +37,7 @@ def run_shard(spec: dict) -> dict:
            "entry": None, "error": None, "mmfuzz": __version__}
     start = time.perf_counter()
     try:
+        races.add(spec.get("races") or ())  # the driver's --races, on any machine
         database = None
         if spec.get("database"):
             from hypothesis.database import DirectoryBasedExampleDatabase

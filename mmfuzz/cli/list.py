@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from .args import EXIT_CLEAN
+from .args import EXIT_CLEAN, add_races_flag
 
 
 def add_command(sub) -> None:
     p = sub.add_parser("list", help="scenarios, code paths with their versions, named kernels")
     p.add_argument("--json", action="store_true")
+    add_races_flag(p)
     p.set_defaults(handler=run_list)
 
 
@@ -27,14 +28,14 @@ def listing() -> dict:
     from mmfuzz.engine.scenario import SCENARIOS
     from mmfuzz.engine.versions import PATHS, RELEASES, release_key, select
 
-    races.load()
+    packages = races.load()
     kernels = []
     for name in sorted(RELEASES, key=release_key):
         chosen = select(name)
         kernels.append({"name": name, "note": RELEASES[name].note,
                         "versions": {p: v.name for p, v in sorted(chosen.items())}})
     return {
-        "scenarios": [{"name": s.name, "doc": s.doc, "paths": list(s.paths),
+        "scenarios": [{"name": s.name, "doc": s.doc, "paths": list(s.paths), "package": races.package_of(s),
                        "actors": [{"kind": a.kind, "title": a.title, "min": a.min, "max": a.max} for a in s.actors],
                        "options": {k: list(v) for k, v in s.options.items()}}
                       for s in sorted(SCENARIOS.values(), key=lambda s: s.name)],
@@ -43,6 +44,7 @@ def listing() -> dict:
                                  "models": v.models, "racy": v.racy, "doc": v.doc} for v in p.versions.values()]}
                   for p in sorted(PATHS.values(), key=lambda p: p.name)],
         "kernels": kernels,
+        "race_packages": [{"module": m, "found": how} for m, how in packages.items()],
     }
 
 
@@ -52,6 +54,8 @@ def print_listing(data: dict) -> None:
         print(f"  {s['name']:<24} {s['doc']}")
         actors = ", ".join(f"{a['kind']} ({a['min']}-{a['max']})" for a in s["actors"])
         print(f"  {'':<24} actors: {actors}")
+        if s["package"] != "mmfuzz.scenarios":
+            print(f"  {'':<24} from race package {s['package']}")
         for k, v in s["options"].items():
             print(f"  {'':<24} --{k} {'|'.join(v)}")
     print("\nCODE PATHS (version: since release, what it models)")
@@ -65,3 +69,6 @@ def print_listing(data: dict) -> None:
     print("\nKERNELS")
     for k in data["kernels"]:
         print(f"  {k['name']:<10} {k['note']}")
+    print("\nRACE PACKAGES")
+    for p in data["race_packages"]:
+        print(f"  {p['module']:<24} {p['found']}")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .output import add_output_flags
-from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, add_run_selection, parse_overrides
+from .args import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, add_run_selection, parse_overrides
 
 
 def add_command(sub) -> None:
@@ -27,7 +27,7 @@ def add_command(sub) -> None:
 
 
 def run_replay(args) -> int:
-    from mmfuzz.corpus.replay import BROKEN, VIOLATES, Outcome, replay
+    from mmfuzz.corpus.replay import BROKEN, MISSING, VIOLATES, Outcome, replay
     from mmfuzz.corpus.schema import BadEntry
     from mmfuzz.corpus.store import scan
     from mmfuzz.engine.versions import select
@@ -62,7 +62,10 @@ def run_replay(args) -> int:
         for o in outcomes:
             print(format_outcome(o))
         print(f"{len(outcomes)} entries: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    return EXIT_FOUND if any(o.status == VIOLATES for o in outcomes) else EXIT_CLEAN
+    if any(o.status == VIOLATES for o in outcomes):
+        return EXIT_FOUND
+    # an entry whose race package is not loaded was not checked at all
+    return EXIT_INCOMPLETE if any(o.status == MISSING for o in outcomes) else EXIT_CLEAN
 
 
 def format_outcome(o) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 
 import mmfuzz
+from mmfuzz import races
 from mmfuzz.engine.canonical import canonical
 from mmfuzz.engine.result import header_for
 from mmfuzz.api import prepare
@@ -60,6 +61,7 @@ def entry_from_result(result, overrides: dict | None = None, *, seed: int | None
         timeline=render_violation(violation, header=header_for(scen, result.kernel, versions)).splitlines(),
         mmfuzz_version=mmfuzz.__version__,
         found=found,
+        race_package=races.package_of(type(scen)),
     )
 
 

@@ -14,14 +14,17 @@ Two modes, chosen by the code the replay runs:
   when the schedule cannot be set up at all (an actor kind or parameter is gone).
 
 ``violates`` means some invariant broke; ``invariant`` says which, and may differ from
-the recorded one.
+the recorded one. ``missing``: the entry's scenario comes from a race package that is
+not loaded, so it could not be checked at all (the message names the package).
 """
 
 from __future__ import annotations
 
 import attrs
 
+from mmfuzz import races
 from mmfuzz.api import prepare
+from mmfuzz.engine.scenario import SCENARIOS
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.versions import UnknownName
 from mmfuzz.engine.violations import Violation
@@ -29,7 +32,8 @@ from mmfuzz.engine.violations import Violation
 from .execute import execute, segments
 from .schema import Entry
 
-VIOLATES, CLEAN, STALE, BROKEN, SKIPPED = "violates", "clean", "stale", "broken", "skipped"
+VIOLATES, CLEAN, STALE, BROKEN, SKIPPED, MISSING = (
+    "violates", "clean", "stale", "broken", "skipped", "missing")
 
 
 @attrs.define
@@ -54,6 +58,9 @@ def replay(entry: Entry, kernel: str | None = None, overrides: dict | None = Non
     pinned = kernel is None and not overrides
     kernel = kernel or entry.kernel
     out = Outcome(entry.name, STALE, kernel=kernel)
+    if problem := missing_package(entry):
+        out.status, out.message = MISSING, problem
+        return out
     try:
         scen, versions, kernel_cls = prepare(entry.scenario, kernel,
                                              entry.versions if pinned else overrides, entry.options)
@@ -86,6 +93,16 @@ def replay(entry: Entry, kernel: str | None = None, overrides: dict | None = Non
         return _violated(out, v)
     out.status = CLEAN
     return out
+
+
+def missing_package(entry: Entry) -> str:
+    """Why the entry cannot be checked here: its race package is not loaded (else "")."""
+    races.load()
+    package = entry.race_package
+    if entry.scenario in SCENARIOS or package == races.BUILTIN or races.loaded(package):
+        return ""  # a scenario gone from a loaded package is stale, not missing
+    return (f"scenario {entry.scenario} comes from race package {package}, which is not loaded: "
+            f"install it or pass --races {package}")
 
 
 def _violated(out: Outcome, v: Violation) -> Outcome:

@@ -13,6 +13,8 @@ import json
 
 import attrs
 
+from mmfuzz.races import BUILTIN
+
 SCHEMA = "mmfuzz-corpus/1"
 
 
@@ -36,6 +38,9 @@ class Entry:
     timeline: list  # the printed race, one string per line
     mmfuzz_version: str
     found: dict = attrs.Factory(dict)  # how it was found: seed, examples, seconds, date
+    # the race module that registers the scenario (mmfuzz.races.package_of); optional in
+    # the file: entries written before it existed are built-in ones
+    race_package: str = BUILTIN
 
     @property
     def steps(self) -> list[tuple[int, str]]:
@@ -101,7 +106,9 @@ def from_json(data) -> Entry:
     _require(all(isinstance(line, str) for line in data["timeline"]), "timeline must be lines")
     found = data.get("found", {})
     _require(isinstance(found, dict), "field 'found' must be an object")
-    return Entry(**{k: data[k] for k in _FIELDS}, found=found)
+    package = data.get("race_package", BUILTIN)
+    _require(isinstance(package, str) and package != "", "field 'race_package' must be a module name")
+    return Entry(**{k: data[k] for k in _FIELDS}, found=found, race_package=package)
 
 
 def loads(text: str) -> Entry:

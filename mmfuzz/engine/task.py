@@ -37,6 +37,22 @@ def primitive(fn):
 inline = primitive
 
 
+def inherit_marks(cls) -> None:
+    """An override of a @primitive or @inline method is one too (versions.py calls this
+    for every version class): a version that overrides just the block must not rename
+    its steps after the block, nor need to repeat the decorator."""
+    marked: set[str] = set()
+    for klass in reversed(cls.__mro__):
+        for name, attr in vars(klass).items():
+            code = getattr(getattr(attr, "__func__", attr), "__code__", None)
+            if code is None:
+                continue
+            if code in _PRIMITIVE_CODES:
+                marked.add(name)
+            elif name in marked:
+                _PRIMITIVE_CODES.add(code)
+
+
 class Acquire:
     __slots__ = ("lock", "mode", "label")
 

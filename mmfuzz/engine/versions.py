@@ -16,7 +16,7 @@ import re
 
 import attrs
 
-from .task import kernel_name
+from .task import inherit_marks, kernel_name
 
 
 class UnknownName(ValueError):
@@ -67,6 +67,7 @@ class CodePath:
                 raise ValueError(f"{self.name}: version {name} registered twice")
             self.versions[name] = Version(self.name, name, cls, models, since, commit, racy)
             cls.__mmfuzz_version__ = (self.name, name)
+            inherit_marks(cls)
             return cls
 
         return register

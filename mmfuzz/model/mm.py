@@ -21,7 +21,9 @@ class Vma:
     pgoff: int = 0
     file: str | None = None  # the address_space it maps
     mm: int = 0  # which process (index into State.mms)
-    ops: str = "anon"  # which vm_operations_struct (see kernel.mm.memory.VM_OPS)
+    # which vm_operations_struct: the key of its entry in kernel.mm.memory.VM_OPS, which
+    # the fault paths call as VM_OPS[vma.ops].fault/map_pages/nopage/huge_fault(kernel, t, ...)
+    ops: str = "anon"
 
     def contains(self, addr: int) -> bool:
         return self.start <= addr < self.end
@@ -42,9 +44,22 @@ class MM:
         raise KeyError(name)
 
 
-def new_mm(mem: PhysMem, prefix: str = "") -> MM:
-    """prefix names the locks when a scenario has several processes ("mm1." ...)."""
-    return MM(mem.alloc(PageTable("pgd")), mmap_lock=f"{prefix}mmap_lock",
+# mm->mmap_lock's name since v5.8 (Michel Lespinasse's mmap locking API series renamed
+# it); kernels before it call the same rwsem mmap_sem
+MMAP_LOCK = "mmap_lock"
+
+
+def new_mm(mem: PhysMem, prefix: str = "", *, mmap_lock: str = MMAP_LOCK) -> MM:
+    """A process with an empty PGD table.
+
+    `prefix` names the locks when a scenario has several processes ("mm1." ...).
+    `mmap_lock` is the rwsem's name as the modelled kernel spells it, which the
+    timeline prints (``down_read(mmap_lock)``): the v5.8+ default, or ``"mmap_sem"``
+    for a scenario of 2.6..v5.7 kernels. It is part of every step label that takes the
+    lock, so corpus entries record it: changing it for an existing scenario makes its
+    saved races stale.
+    """
+    return MM(mem.alloc(PageTable("pgd")), mmap_lock=f"{prefix}{mmap_lock}",
               page_table_lock=f"{prefix}page_table_lock")
 
 
@@ -87,4 +102,4 @@ def translate(mem: PhysMem, mm: MM, addr: int):
     return None
 
 
-__all__ = ["MM", "Vma", "new_mm", "slot", "get", "put", "translate", "NONE"]
+__all__ = ["MM", "MMAP_LOCK", "Vma", "new_mm", "slot", "get", "put", "translate", "NONE"]
