@@ -19,6 +19,7 @@ import importlib
 from mmfuzz import races
 from mmfuzz.engine import explore as _explore
 from mmfuzz.engine import fuzz as _fuzz
+from mmfuzz.engine import mutate as _mutate
 from mmfuzz.engine import target as _target
 from mmfuzz.engine.result import FuzzResult
 from mmfuzz.engine.run import Run, StaleSchedule
@@ -53,6 +54,12 @@ def exhaust(scenario: str, kernel: str, **kw) -> FuzzResult:
 explore = exhaust
 
 
+def mutate(scenario: str, kernel: str, **kw):
+    """Each protection mutant of a clean verdict, explored (see mmfuzz.engine.mutate.mutate)."""
+    races.load()
+    return _mutate.mutate(scenario, kernel, **kw)
+
+
 def prepare(scenario: str, kernel: str, overrides=None, options=None):
     """(scenario object, selected versions, composed kernel class)."""
     races.load()
@@ -78,7 +85,7 @@ __all__ = [
     "KernelCrash", "MM", "MMAP_LOCK", "MissingCodePath", "VM_OPS", "Vma", "Vmf", "new_mm", "Oops", "PATHS", "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
     "Scenario", "StaleSchedule", "State", "Task", "UnknownName", "Violation", "WaitFor", "code_path",
     "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_path", "get_scenario",
-    "inline", "load_races", "lock_page", "mutex_lock", "mutex_unlock", "page_lock_name", "prepare",
+    "inline", "load_races", "lock_page", "mutate", "mutex_lock", "mutex_unlock", "page_lock_name", "prepare",
     "primitive", "release", "scenario", "spin_lock", "spin_unlock", "trylock_page", "unlock_page",
     "up_read", "up_write", "wait_on_page_locked",
 ]

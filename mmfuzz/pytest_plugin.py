@@ -245,26 +245,51 @@ def _fuzz_items(session, config) -> list:
     for name in wanted or ():
         if name not in SCENARIOS:
             raise pytest.UsageError(f"mmfuzz: unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+    selected = [n for n in sorted(SCENARIOS)  # not the engine's own toy scenarios
+                if not n.startswith("toy-") and (not wanted or n in wanted)]
+    if fs:
+        known = sorted({v for n in selected for v in SCENARIOS[n].options.get("fs", ())})
+        if fs not in known:  # nothing would run: exit 5 looks like "no tests", not a typo
+            raise pytest.UsageError(f"mmfuzz: no selected scenario takes --mmfuzz-fs {fs}; they take: "
+                                    f"{', '.join(known) or 'no filesystem'}")
+    for path in overrides:
+        if not any(path in SCENARIOS[n].paths for n in selected):
+            raise pytest.UsageError(f"mmfuzz: --mmfuzz-with {path}: no selected scenario runs {path}")
     parent = FuzzTargets.from_parent(session, name=PREFIX, nodeid=PREFIX, path=session.path)
     items = []
-    for name in sorted(SCENARIOS):
+    for name in selected:
         cls = SCENARIOS[name]
-        if name.startswith("toy-") or (wanted and name not in wanted):
-            continue  # the engine's own test scenarios, or not asked for
         fs_values = cls.options.get("fs", (None,))
         if fs:
             fs_values = [v for v in fs_values if v == fs]
+        # a --with applies where its path is run, as in a campaign
+        mine = {p: v for p, v in overrides.items() if p in cls.paths}
         for value in fs_values:
             options = {"fs": value} if value else {}
             label = f"{name}[{kernel}" + (f",fs={value}" if value else "") + "]"
             try:
-                select(kernel, overrides, needed=cls.paths)
+                select(kernel, mine, needed=cls.paths)
                 skip = None
             except UnknownName as e:
                 skip = str(e)
             items.append(FuzzItem.from_parent(parent, name=label, scenario=name, kernel=kernel,
-                                              overrides=overrides, options=options, skip=skip))
+                                              overrides=mine, options=options, skip=skip))
     return items
+
+
+# options that only mean something in fuzz mode: without --mmfuzz-kernel they would be ignored
+_FUZZ_ONLY = (("mmfuzz_with", "--mmfuzz-with"), ("mmfuzz_fs", "--mmfuzz-fs"),
+              ("mmfuzz_scenarios", "--mmfuzz-scenario"), ("mmfuzz_seed", "--mmfuzz-seed"),
+              ("mmfuzz_max_examples", "--mmfuzz-max-examples"))
+
+
+def pytest_configure(config):
+    if fuzz_mode(config):
+        return
+    given = [flag for dest, flag in _FUZZ_ONLY if config.getoption(dest, default=None) is not None]
+    if given:
+        raise pytest.UsageError(f"mmfuzz: {', '.join(given)} need(s) --mmfuzz-kernel: without it the "
+                                f"project's tests run and {given[0]} would be ignored")
 
 
 def _selected(items, args, rootpath) -> list:

@@ -185,3 +185,27 @@ def test_a_campaign_starts_with_every_schedule_of_the_small_populations(tmp_path
     n = len(PagewalkScenario.explore_with)
     later = [c.next_spec(60) for _ in range(n)]
     assert [spec.get("mode", "fuzz") for spec in later] == ["explore"] * (n - 1) + ["fuzz"]
+
+
+def test_a_vacuous_clean_verdict_fails_the_campaign(tmp_path, monkeypatch):
+    """One incrementer needs no lock: the clean verdict holds, and proves nothing."""
+    import toy  # noqa: F401  (registers the toy scenarios)
+
+    monkeypatch.setenv("MMFUZZ_RACES", "")  # the shards name `toy`: no later subprocess inherits it
+
+    rows = [Row("toy-lost-update", "v6.12", (("toy_counter", "atomic"),), (), "clean"),
+            Row("toy-lost-update", "v6.12", (("toy_counter", "locked"),), (), "clean",
+                (("spin_lock(A) in increment", "no-lost-update"),))]
+    c = Campaign(rows, seconds=1, backend=SerialBackend(), corpus=tmp_path / "corpus",
+                 progress=Progress(1, quiet=True))
+    s = Summary(list(c.cells.values()), 1, corpus=str(tmp_path / "corpus"))
+    for _ in rows:
+        spec = c.next_spec(60)
+        assert spec["mode"] == "mutate"
+        c.take(run_shard(spec), s)
+    assert [cell.vacuous for cell in s.vacuous] == [
+        "vacuous clean verdict: no protection mutant breaks it (it declares no rests_on)",
+        "vacuous clean verdict: no protection mutant breaks it (not even its rests_on: spin_lock(A) in increment)"]
+    assert all(report.verdict(cell) == "VACUOUS clean" for cell in s.cells)
+    assert ET.fromstring(report.junit(s)).get("failures") == "2"
+    assert c.next_spec(60).get("mode", "fuzz") == "fuzz"  # one mutate shard per row

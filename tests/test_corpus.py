@@ -14,7 +14,7 @@ from mmfuzz.corpus.execute import execute, segments
 from mmfuzz.corpus.record import entry_from_result
 from mmfuzz.corpus.replay import CLEAN, STALE, VIOLATES, replay
 from mmfuzz.corpus.schema import BadEntry, Entry, loads
-from mmfuzz.corpus.store import load, save, scan
+from mmfuzz.corpus.store import CorpusError, load, save, scan
 from mmfuzz.api import FuzzResult, fuzz, prepare
 from mmfuzz.engine.result import fill_from_violation
 
@@ -71,13 +71,15 @@ def test_an_entry_is_the_canonical_race(race):
     assert again.name == race.name and again.schedule == race.schedule
 
 
-def test_save_is_idempotent_and_repairs_damage(race, tmp_path):
+def test_save_is_idempotent_and_keeps_what_it_cannot_read(race, tmp_path):
     path, new = save(race, tmp_path)
     assert new and load(path) == race
     assert save(race, tmp_path) == (path, False)
-    path.write_text(race.dumps()[:200])  # damaged outside mmfuzz
-    assert save(race, tmp_path) == (path, True)
-    assert load(path) == race
+    damaged = race.dumps()[:200]
+    path.write_text(damaged)  # damaged outside mmfuzz (or a newer schema): not ours to replace
+    with pytest.raises(CorpusError, match="not replacing"):
+        save(race, tmp_path)
+    assert path.read_text() == damaged
     assert sorted(os.listdir(tmp_path)) == [path.name], "no temporary file is left behind"
 
 
@@ -86,7 +88,11 @@ def _writer(args):
     entry = loads(text)
     created = []
     for i in range(copies):
-        e = entry if i % 2 == 0 else attrs.evolve(entry, name=f"{entry.name[:-4]}{i:04d}")
+        if i % 2 == 0:
+            e = entry
+        else:
+            sig = entry.signature | {"id": f"{entry.signature['id'][:-4]}{i:04d}"}
+            e = attrs.evolve(entry, name=f"{entry.scenario}-{sig['id']}", signature=sig)
         created.append(save(e, folder)[1])
     return created
 
@@ -137,12 +143,14 @@ def test_a_version_that_is_gone_is_stale(race):
 def test_cli_replay_reports_each_entry_and_skips_broken_files(race, tmp_path, capsys):
     save(race, tmp_path)
     (tmp_path / "truncated.json").write_text(race.dumps()[:300])
-    (tmp_path / "notes.txt").write_bytes(b"\xff\xfe binary")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe binary")
+    (tmp_path / "notes.txt").write_text("not an entry, not a broken one either")
     assert main(["replay", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"VIOLATES  {race.name}" in out
-    assert "BROKEN    " in out and "truncated.json" in out and "notes.txt" in out
-    assert main(["replay", str(tmp_path), "--kernel", "v7.0", "--json"]) == 0
+    assert "BROKEN    " in out and "truncated.json" in out and "binary.json" in out
+    assert "notes.txt" not in out
+    assert main(["replay", str(tmp_path), "--kernel", "v7.0", "--json"]) == 3  # broken entries
     data = json.loads(capsys.readouterr().out)
     assert data["counts"] == {"broken": 2, "clean": 1}
 

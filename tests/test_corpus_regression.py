@@ -25,7 +25,7 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 def _cases():
     if not CORPUS.is_dir():
         return
-    for path in files([CORPUS]):
+    for path, _ in files([CORPUS]):
         try:
             entry = load(path)
         except BadEntry:

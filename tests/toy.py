@@ -45,6 +45,35 @@ class ToyAtomic(ToyRacy):
         spin_unlock(t, "A")
 
 
+@toy.version("locked", models="counter++ as a load and a store, under a lock")
+class ToyLocked(ToyRacy):
+    """The load and the store under spinlock A."""
+
+    def increment(self, t):
+        yield from spin_lock(t, "A")
+        yield from ToyRacy.increment(self, t)
+        spin_unlock(t, "A")
+
+
+@toy.version("trylock", models="counter++ under a lock: a trylock, else spin_lock()")
+class ToyTrylock(ToyRacy):
+    """The load and the store under spinlock A, taken by spin_trylock() or else spin_lock()."""
+
+    def increment(self, t):
+        yield "spin_trylock(A)"
+        if not t.locks.try_acquire("A", "excl", t.id):
+            yield from spin_lock(t, "A")
+        yield from ToyRacy.increment(self, t)
+        spin_unlock(t, "A")
+
+
+@toy.version("locked-unlocked", mutant=True, models="the locked increment without its lock")
+class ToyLockedUnlocked(ToyLocked):
+    """Mutant: the load and the store, and no lock around them."""
+
+    increment = ToyRacy.increment
+
+
 def _start(method, *args):
     return lambda k, t, s: getattr(k, method)(t, *args)
 

@@ -11,21 +11,53 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 
 from mmfuzz.engine.versions import UnknownName
 
 from .shard import run_shard
 
 
+HANDSHAKE_SECONDS = 5.0  # a scheduler greets a new connection at once
+
+
 def _reachable(address: str, timeout: float) -> None:
-    """Fail in milliseconds on a refused tcp:// address (Dask would retry until timeout)."""
+    """Fail in milliseconds on a refused tcp:// address (Dask would retry until timeout),
+    and in seconds on one that is not a Dask scheduler: a Dask comm sends its handshake
+    (msgpack with "compression" and "pickle-protocol") as soon as it accepts, while
+    Client() waits on a silent port without any timeout."""
     import socket
     from urllib.parse import urlsplit
 
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
     if parts.scheme == "tcp" and parts.hostname and parts.port:
-        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+            sock.settimeout(min(timeout, HANDSHAKE_SECONDS))
+            try:
+                greeting = sock.recv(512)
+            except TimeoutError:
+                greeting = b""
+        if b"pickle-protocol" not in greeting and b"compression" not in greeting:
+            raise ValueError(f"{address} is not a Dask scheduler (no Dask handshake within "
+                             f"{min(timeout, HANDSHAKE_SECONDS):.0f}s)")
+
+
+@contextlib.contextmanager
+def workers_ignore_sigint():
+    """Worker processes started inside inherit SIGINT ignored (Python keeps an ignored
+    SIGINT at start-up): Ctrl-C at the terminal reaches the whole process group, and only
+    the driver should act on it (cancel, write the report), not every worker with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class SerialBackend:
@@ -67,8 +99,9 @@ class DaskBackend:
                 _reachable(scheduler, connect_timeout)
                 self.client = Client(scheduler, timeout=connect_timeout)
             else:
-                self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                with workers_ignore_sigint():
+                    self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError, ValueError) as e:
             self.close()

@@ -39,6 +39,24 @@ def _option_sets(scenario: str) -> list[dict]:
     return [dict(zip(keys, values)) for values in itertools.product(*(options[k] for k in keys))]
 
 
+def applicable(scenario: str, pinned: tuple) -> tuple:
+    """The --with overrides for paths this scenario runs: only those change its code."""
+    paths = get_scenario(scenario).paths
+    return tuple((p, v) for p, v in pinned if p in paths)
+
+
+def override_notes(scenarios, overrides) -> list[str]:
+    """Where a --with is not applied, said once per path."""
+    names = scenario_names(scenarios)
+    notes = []
+    for path in sorted(overrides or {}):
+        runs = [n for n in names if path in get_scenario(n).paths]
+        if len(runs) < len(names):
+            notes.append(f"--with {path}={overrides[path]} applies only to {', '.join(runs)} "
+                         f"(the others do not run {path})")
+    return notes
+
+
 def plan(scenarios=None, kernels=None, overrides=None) -> list[Row]:
     races.load()
     pinned = tuple(sorted((overrides or {}).items()))
@@ -46,6 +64,11 @@ def plan(scenarios=None, kernels=None, overrides=None) -> list[Row]:
         if not kernels:
             raise UnknownName("--with needs --kernels: it changes the code of the kernels named")
         select(kernels[0], dict(pinned))  # UnknownName for a bad path or version
+        names = scenario_names(scenarios)
+        for path, _ in pinned:
+            if not any(path in get_scenario(n).paths for n in names):
+                raise UnknownName(f"--with {path}: no selected scenario runs {path} "
+                                  f"({', '.join(names)})")
     for k in kernels or ():
         if k not in RELEASES:
             raise UnknownName(f"unknown kernel {k!r}; known: {', '.join(sorted(RELEASES, key=release_key))}")
@@ -54,12 +77,13 @@ def plan(scenarios=None, kernels=None, overrides=None) -> list[Row]:
         rows_declared = declared(name)
         if kernels:
             expect = {(r.kernel, r.options, r.overrides): r.expect for r in rows_declared}
+            mine = applicable(name, pinned)
             for k in kernels:
-                if not _runs_on(name, k, pinned):
+                if not _runs_on(name, k, mine):
                     continue
                 for opts in _option_sets(name):
                     opt_key = tuple(sorted(get_scenario(name, opts).opts.items()))
-                    rows.append(Row(name, k, pinned, opt_key, expect.get((k, opt_key, pinned), "")))
+                    rows.append(Row(name, k, mine, opt_key, expect.get((k, opt_key, mine), "")))
         elif rows_declared:
             rows += rows_declared
         else:

@@ -4,7 +4,8 @@
   timeline.
 - report.json: for tools: every cell's counts and the new entries' names.
 - junit.xml: for CI: one test case per cell; a finding where the scenario declares the
-  kernel clean is a failure, a declared race not found within the budget is skipped.
+  kernel clean is a failure, and so is a clean verdict no protection mutant breaks
+  (vacuous); a declared race not found within the budget is skipped.
 Each file is written to a temporary name and renamed: an interrupted write never
 leaves half a report.
 """
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from mmfuzz import __version__
+from mmfuzz.corpus.store import create_temporary
 
 from .progress import clock
 
@@ -25,14 +26,16 @@ from .progress import clock
 def verdict(cell) -> str:
     if cell.found:
         return "RACE, expected clean" if cell.row.expect == "clean" else "race"
-    if cell.errors and not cell.examples:
-        return "error"
+    if cell.vacuous:
+        return "VACUOUS clean"
+    if cell.errors:  # some shards did not finish: no clean verdict
+        return "error" if not cell.examples else "incomplete"
     return "not found" if cell.row.expect == "racy" else "clean"
 
 
 def mark(cell) -> str:
     v = verdict(cell)
-    ok = {"racy": cell.found, "clean": not cell.found}.get(cell.row.expect)
+    ok = {"racy": cell.found, "clean": not cell.found and not cell.vacuous}.get(cell.row.expect)
     sign = "" if ok is None else (" ✓" if ok else " ✗")
     return f"{v}{sign}"
 
@@ -73,6 +76,16 @@ def markdown(s) -> str:
                 + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
                 + f": {e.invariant}", "", "```", *e.timeline, "```", "",
                 f"Replay: `mmfuzz replay {Path(s.corpus) / (e.name + '.json')}`", ""]
+    if s.unsaved:
+        out += ["## Races not saved", "",
+                "Found, but the corpus could not take them: each is kept here in full.", ""]
+        for e, why in s.unsaved:
+            out += [f"### {e.name}", "", f"`{e.scenario}` on {e.kernel}"
+                    + "".join(f" --with {p}={v}" for p, v in e.overrides.items())
+                    + f": {e.invariant}. Not saved: {why}", "", "```", *e.timeline, "```", ""]
+    if s.lost:
+        out += ["## Stopped early", "", f"The backend failed: `{s.lost.splitlines()[0]}`. "
+                "Shards that had come back are counted; the rest did not run.", ""]
     errors = [(c, err) for c in s.cells for err in c.errors]
     if errors:
         out += ["## Shard errors", ""]
@@ -88,6 +101,8 @@ def as_json(s) -> dict:
         "examples": s.examples, "steps": s.steps, "findings": s.findings, "new": s.new,
         "duplicates": s.duplicates, "errors": s.errors, "corpus_before": s.corpus_before,
         "unexpected": [kernel_label(c.row) for c in s.unexpected],
+        "vacuous": [{"scenario": scenario_label(c.row), "kernel": kernel_label(c.row), "why": c.vacuous}
+                    for c in s.vacuous],
         "cells": [{"scenario": c.row.scenario, "options": dict(c.row.options), "kernel": c.row.kernel,
                    "overrides": dict(c.row.overrides), "expect": c.row.expect, "verdict": verdict(c),
                    "shards": c.shards, "examples": c.examples, "steps": c.steps,
@@ -95,14 +110,17 @@ def as_json(s) -> dict:
                    "known": c.known, "invariants": sorted(c.invariants), "errors": len(c.errors)}
                   for c in s.cells],
         "new_entries": [e.name for e in s.new_entries],
+        # a race the corpus could not take travels in the report, whole
+        "unsaved": [{"why": why, "entry": e.to_json()} for e, why in s.unsaved],
+        "lost": s.lost, "complete": not s.incomplete,
     }
 
 
 def junit(s) -> str:
     suite = ET.Element("testsuite", name="mmfuzz-campaign", tests=str(len(s.cells)),
-                       failures=str(len(s.unexpected)),
+                       failures=str(len(s.unexpected) + len([c for c in s.vacuous if not c.found])),
                        skipped=str(sum(1 for c in s.cells if c.row.expect == "racy" and not c.found)),
-                       errors=str(sum(1 for c in s.cells if c.errors and not c.examples)),
+                       errors=str(sum(1 for c in s.cells if c.errors and not (c.row.expect == "clean" and c.found))),
                        time=f"{s.elapsed:.1f}")
     for c in s.cells:
         case = ET.SubElement(suite, "testcase", classname=f"mmfuzz.{scenario_label(c.row)}",
@@ -110,8 +128,11 @@ def junit(s) -> str:
         if c.row.expect == "clean" and c.found:
             ET.SubElement(case, "failure", message=f"declared clean, broke {', '.join(sorted(c.invariants))}").text = (
                 "new: " + ", ".join(c.new) + "\nknown: " + ", ".join(c.known))
-        elif c.errors and not c.examples:
-            ET.SubElement(case, "error", message=c.errors[0].splitlines()[0]).text = c.errors[0]
+        elif c.vacuous:
+            ET.SubElement(case, "failure", message=c.vacuous).text = c.vacuous
+        elif c.errors:  # some of its shards did not run to the end: the cell is not checked
+            ET.SubElement(case, "error", message=f"{len(c.errors)} shard error(s): {c.errors[0].splitlines()[0]}"
+                          ).text = "\n\n".join(c.errors)
         elif c.row.expect == "racy" and not c.found:
             ET.SubElement(case, "skipped", message=f"declared race not found in {c.examples} examples")
         ET.SubElement(case, "system-out").text = f"{c.examples} examples, {c.findings} findings"
@@ -119,10 +140,14 @@ def junit(s) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    fd, tmp = create_temporary(path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def write(summary, out) -> list[Path]:

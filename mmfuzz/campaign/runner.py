@@ -17,8 +17,8 @@ import time
 import attrs
 
 from mmfuzz.corpus.schema import BadEntry, Entry, from_json
-from mmfuzz.corpus.store import save, signatures
-from mmfuzz.engine.scenario import get_scenario
+from mmfuzz.corpus.store import CorpusError, save, signatures
+from mmfuzz.api import get_scenario  # loads the race packages first
 from mmfuzz.races import extra_modules
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
@@ -43,6 +43,8 @@ class Cell:
     invariants: set = attrs.Factory(set)
     errors: list = attrs.Factory(list)
     explored: int = 0  # how many of the scenario's explore_with populations were run
+    mutated: bool = False  # a clean row's mutate shard was handed out
+    vacuous: str = ""  # why the clean verdict is not evidence (its mutate shard), if it is not
 
     @property
     def found(self) -> bool:
@@ -61,6 +63,8 @@ class Summary:
     interrupted: str = ""  # why it stopped early, if it did
     corpus_before: int = 0
     new_entries: list = attrs.Factory(list)  # Entry objects written by this campaign
+    unsaved: list = attrs.Factory(list)  # (Entry, why) for races the corpus could not take
+    lost: str = ""  # the backend failed (a lost Dask scheduler): the campaign could not go on
 
     examples = property(lambda s: sum(c.examples for c in s.cells))
     steps = property(lambda s: sum(c.steps for c in s.cells))
@@ -70,9 +74,19 @@ class Summary:
     errors = property(lambda s: sum(len(c.errors) for c in s.cells))
 
     @property
+    def incomplete(self) -> bool:
+        """Not every shard ran to its end: shard errors, unsaved races, a lost cluster."""
+        return bool(self.errors or self.lost)
+
+    @property
     def unexpected(self) -> list:
         """Cells declared clean that broke an invariant: the campaign fails on these."""
         return [c for c in self.cells if c.row.expect == "clean" and c.found]
+
+    @property
+    def vacuous(self) -> list:
+        """Cells declared clean whose verdict no protection mutant breaks: failures too."""
+        return [c for c in self.cells if c.vacuous]
 
 
 class Campaign:
@@ -107,6 +121,12 @@ class Campaign:
             return target | {"mode": "explore", "population": dict(population),
                              "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
+        if row.expect == "clean" and not cell.mutated:
+            # then is the clean verdict evidence: does a mutant of a protection break it?
+            cell.mutated = True
+            return target | {"mode": "mutate", "rests_on": [list(p) for p in row.rests_on],
+                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk
         elif cell.rate:
@@ -121,6 +141,9 @@ class Campaign:
         cell.examples += result["examples"]
         cell.steps += result["steps"]
         cell.seconds += result["seconds"]
+        if result.get("vacuous"):
+            cell.vacuous = result["vacuous"]
+            self.progress.say(f"{cell.row.scenario} on {cell.row.label}: {cell.vacuous}")
         if result["error"]:
             cell.errors.append(result["error"])
             self.progress.say(f"shard error on {cell.row.scenario} {cell.row.label}: "
@@ -137,7 +160,16 @@ class Campaign:
             return
         cell.findings += 1
         cell.invariants.add(entry.invariant)
-        path, created = save(entry, self.corpus)
+        try:
+            path, created = save(entry, self.corpus)
+        except (OSError, CorpusError) as e:
+            # the race is kept in the report (with its timeline); the campaign goes on
+            why = str(e) if isinstance(e, CorpusError) else f"cannot write to {self.corpus}: {e.strerror or e}"
+            cell.errors.append(f"race {entry.name} not saved: {why}")
+            summary.unsaved.append((entry, why))
+            self.progress.say(f"race {entry.name} ({entry.invariant}) on {cell.row.scenario} "
+                              f"{cell.row.label} NOT SAVED: {why}")
+            return
         if created:
             cell.new.append(entry.name)
             summary.new_entries.append(entry)
@@ -149,8 +181,12 @@ class Campaign:
 
     # -- the loop -------------------------------------------------------------------
     def run(self) -> Summary:
+        try:
+            before = len(signatures(self.corpus))
+        except OSError:  # an unreadable corpus folder: saving will say so, per race
+            before = 0
         summary = Summary(list(self.cells.values()), self.seconds, self.backend.describe(),
-                          str(self.corpus), corpus_before=len(signatures(self.corpus)))
+                          str(self.corpus), corpus_before=before)
         start = time.monotonic()
         deadline = start + self.seconds
         pending: dict = {}  # future -> spec
@@ -181,6 +217,10 @@ class Campaign:
             # shards that finished meanwhile still count; the rest are lost work, not lost races
             for fut in self.backend.finished(pending):
                 self.take(self.backend.outcome(fut, pending.pop(fut)), summary)
+        except Exception as e:  # noqa: BLE001  (a lost scheduler: keep what came back, report)
+            summary.lost = f"{type(e).__name__}: {e}".strip()
+            summary.interrupted = f"stopped: the backend failed ({summary.lost.splitlines()[0]})"
+            self.progress.say(f"mmfuzz campaign: {summary.interrupted}")
         finally:
             stop.__exit__()
             self.backend.cancel(pending)

@@ -23,6 +23,27 @@ def _explore(spec: dict):
                    counts=counts, max_preemptions=spec["preemptions"], max_runs=spec["max_runs"])
 
 
+def _mutate(spec: dict):
+    """Is a clean verdict evidence? Its declared protections' mutants (or, if it declares
+    none, every mutant) explored; returns (schedules, why it is vacuous or "")."""
+    from mmfuzz.api import mutate
+
+    named = {name: inv for name, inv in spec["rests_on"]}
+    m = mutate(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
+               max_preemptions=spec["preemptions"], max_runs=spec["max_runs"],
+               only=list(named) or None, baseline=not named)
+    schedules = m.baseline.schedules + sum(r.schedules for r in m.results)
+    if m.incomplete or m.baseline.verdict != "clean":
+        return schedules, ""  # out of budget, or racy: the explore and fuzz shards say so
+    wrong = [r.mutant.name for r in m.results if named and (r.verdict, r.invariant) != ("racy", named[r.mutant.name])]
+    if not m.rests_on:
+        return schedules, ("vacuous clean verdict: no protection mutant breaks it"
+                           + (f" (not even its rests_on: {', '.join(named)})" if named else " (it declares no rests_on)"))
+    if wrong:
+        return schedules, f"does not rest on {', '.join(wrong)} as its rests_on says"
+    return schedules, ""
+
+
 def run_shard(spec: dict) -> dict:
     from mmfuzz import __version__, races
     from mmfuzz.api import fuzz
@@ -44,6 +65,10 @@ def run_shard(spec: dict) -> dict:
 
             # an accelerator shared by workers, never the record: the corpus is
             database = DirectoryBasedExampleDatabase(spec["database"])
+        if spec.get("mode") == "mutate":
+            out["examples"], out["vacuous"] = _mutate(spec)
+            out["seconds"] = round(time.perf_counter() - start, 3)
+            return out
         if spec.get("mode") == "explore":
             r = _explore(spec)
         else:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from . import bisect, campaign, diff, explore, fuzz, list as list_cmd, replay
+from . import bisect, campaign, diff, explore, fuzz, list as list_cmd, mutate, replay
 from .args import EXIT_USAGE, Parser, UsageError
 
-COMMANDS = (list_cmd, fuzz, explore, replay, campaign, diff, bisect)
+COMMANDS = (list_cmd, fuzz, explore, mutate, replay, campaign, diff, bisect)
 
 
 def build_parser() -> Parser:
@@ -34,6 +34,10 @@ def main(argv=None) -> int:
         return args.handler(args)
     except (UsageError, UnknownName) as e:
         print(f"mmfuzz: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # a path named on the command line that cannot be used
+        where = f"{e.filename}: " if e.filename and len(str(e.filename)) < 200 else ""
+        print(f"mmfuzz: error: {where}{e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("mmfuzz: interrupted", file=sys.stderr)

@@ -11,6 +11,13 @@ import json
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
+EXIT_HELP = """exit status (every command):
+  0  checked and clean
+  1  a race: found, an entry still violates, or a kernel declared clean raced
+  2  bad input (one line on stderr)
+  3  the check could not be completed: explore stopped at --max-runs, broken or
+     stale corpus entries, campaign shard errors or lost workers"""
+
 
 class UsageError(Exception):
     pass
@@ -18,6 +25,11 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr and exit 2, never a usage dump."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("epilog", EXIT_HELP)
+        kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kw)
 
     def error(self, message):
         raise UsageError(message)
@@ -68,6 +80,18 @@ def positive(text: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return n
+
+
+def at_least_one(text: str) -> int:
+    n = positive(text)
+    if n == 0:
+        raise argparse.ArgumentTypeError("must be at least 1 (0 would check nothing)")
+    return n
+
+
+def exit_code(found: bool, incomplete: bool) -> int:
+    """A race outranks an incomplete check: it is a finding either way."""
+    return EXIT_FOUND if found else EXIT_INCOMPLETE if incomplete else EXIT_CLEAN
 
 
 def add_run_selection(p: argparse.ArgumentParser) -> None:

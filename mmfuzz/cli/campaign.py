@@ -7,7 +7,10 @@ import re
 
 from mmfuzz.corpus.store import DEFAULT_CORPUS
 
-from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, parse_overrides, positive
+import sys
+
+from .args import (EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, at_least_one, exit_code,
+                   parse_overrides, positive)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "": 1}
 
@@ -50,7 +53,7 @@ def add_command(sub) -> None:
     p.add_argument("--out", default="campaign-report", metavar="DIR", help="where the reports go")
     p.add_argument("--corpus", default=DEFAULT_CORPUS, metavar="DIR", help="the corpus new races go to")
     p.add_argument("--profile", default="nightly", help="Hypothesis settings profile (default nightly)")
-    p.add_argument("--chunk", type=positive, metavar="N", help="examples per shard (default: ~5 s worth)")
+    p.add_argument("--chunk", type=at_least_one, metavar="N", help="examples per shard (default: ~5 s worth)")
     p.add_argument("--seed", type=positive, help="seed of the shard seeds, for a repeatable plan")
     p.add_argument("--database", metavar="DIR",
                    help="a Hypothesis example database shared by the workers (an accelerator only)")
@@ -61,20 +64,54 @@ def add_command(sub) -> None:
     p.set_defaults(handler=run_campaign)
 
 
+def check_writable(folder, what: str) -> None:
+    """Found before the night starts, not after it: create the folder, write a file in it."""
+    from pathlib import Path
+
+    from mmfuzz.corpus.store import create_temporary
+
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, tmp = create_temporary(Path(folder))
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise UsageError(f"cannot write {what} to {folder}: {e.strerror or e}") from None
+
+
+def check_profile(name: str) -> None:
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    from mmfuzz.engine import profiles
+
+    profiles.register()
+    try:
+        settings.get_profile(profiles.resolve(name))
+    except InvalidArgument:
+        raise UsageError(f"unknown settings profile {name!r}; known: "
+                         f"{', '.join(profiles.NAMES)} (or ci, nightly)") from None
+
+
 def run_campaign(args) -> int:
     from mmfuzz.campaign import report
     from mmfuzz.campaign.backend import DaskBackend, SerialBackend
-    from mmfuzz.campaign.plan import plan
+    from mmfuzz.campaign.plan import override_notes, plan
     from mmfuzz.campaign.progress import Progress
     from mmfuzz.campaign.runner import Campaign
 
-    rows = plan(args.scenarios, args.kernels, parse_overrides(args.overrides))
+    overrides = parse_overrides(args.overrides)
+    rows = plan(args.scenarios, args.kernels, overrides)
     if not rows:
         raise UsageError("nothing to run: no selected scenario runs on the selected kernels")
-    for folder in (args.out, args.corpus):
+    check_profile(args.profile)
+    for folder, what in ((args.out, "the report"), (args.corpus, "new races")):
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise UsageError(f"{folder} exists and is not a folder")
+        check_writable(folder, what)
     progress = Progress(args.time, quiet=args.quiet)
+    for note in override_notes(args.scenarios, overrides):
+        progress.say(f"mmfuzz campaign: {note}")
     try:
         backend = (DaskBackend(args.jobs, args.scheduler) if args.scheduler or args.jobs > 1
                    else SerialBackend())
@@ -88,16 +125,24 @@ def run_campaign(args) -> int:
                            database=args.database, grace=args.grace).run()
     finally:
         backend.close()
-    try:
-        paths = report.write(summary, args.out)
-    except OSError as e:
-        raise UsageError(f"cannot write the report to {args.out}: {e.strerror or e}") from None
     print(f"{summary.examples:,} examples, {summary.findings} findings: {summary.new} new, "
           f"{summary.duplicates} already in {args.corpus}"
+          + (f", {summary.errors} shard errors" if summary.errors else "")
           + (f"; {summary.interrupted}" if summary.interrupted else ""))
     for c in summary.unexpected:
         print(f"FAIL {c.row.scenario} on {c.row.label}: declared clean, broke {', '.join(sorted(c.invariants))}")
-    print("report: " + ", ".join(map(str, paths)))
-    if summary.unexpected:
+    for c in summary.vacuous:
+        print(f"FAIL {c.row.scenario} on {c.row.label}: {c.vacuous}")
+    for entry, why in summary.unsaved:
+        print(f"NOT SAVED {entry.name} ({entry.invariant} on {entry.kernel}): {why}")
+    try:
+        paths = report.write(summary, args.out)
+        print("report: " + ", ".join(map(str, paths)))
+    except OSError as e:
+        print(f"mmfuzz: error: cannot write the report to {args.out}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FOUND if summary.unexpected or summary.vacuous else EXIT_INCOMPLETE
+    if summary.unexpected or summary.vacuous:
         return EXIT_FOUND
-    return 130 if summary.interrupted == "interrupted" else EXIT_CLEAN
+    if summary.interrupted == "interrupted":
+        return 130
+    return exit_code(False, summary.incomplete)

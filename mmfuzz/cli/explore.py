@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from .output import add_output_flags, add_replay_string, race_report
-from .args import (EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, add_run_selection,
-                   parse_counts, parse_overrides, parse_params, positive, scenario_options)
+from .args import (UsageError, add_races_flag, add_run_selection, at_least_one, exit_code, parse_counts,
+                   parse_overrides, parse_params, positive, scenario_options)
 
 
 def add_command(sub) -> None:
@@ -15,7 +15,8 @@ def add_command(sub) -> None:
     add_run_selection(p)
     p.add_argument("--preemptions", type=positive, default=2,
                    help="the bound: schedules with at most this many preemptions (default 2)")
-    p.add_argument("--max-runs", type=positive, default=200_000, help="stop after this many schedules")
+    p.add_argument("--max-runs", type=at_least_one, default=200_000,
+                   help="stop after this many schedules (then: INCOMPLETE, exit 3)")
     p.add_argument("--actors", metavar="KIND=N,...", help="the population (default: one of each kind)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (default: every combination)")
@@ -27,9 +28,11 @@ def add_command(sub) -> None:
 
 def run_explore(args) -> int:
     from mmfuzz.api import exhaust, get_scenario
+    from mmfuzz.engine.target import check_counts
 
     counts = parse_counts(args.actors)
     scen = get_scenario(args.scenario, scenario_options(args))
+    check_counts(scen, counts)
     for a in scen.actors:  # unnamed kinds: one of each (or the minimum, if more)
         counts.setdefault(a.kind, (a.min, max(a.min, min(1, a.max))))
     try:
@@ -48,4 +51,4 @@ def run_explore(args) -> int:
         scope = "every schedule" if result.complete else "INCOMPLETE: --max-runs reached before all schedules"
         print(f"mmfuzz: {result.scenario} on {result.kernel}: no violation; {scope} with up to "
               f"{args.preemptions} preemption(s) ({result.examples} schedules, {result.seconds:.1f}s)")
-    return EXIT_FOUND if result.found else EXIT_CLEAN
+    return exit_code(result.found, not result.complete)

@@ -1,4 +1,8 @@
-"""`mmfuzz list`: scenarios, code paths with their versions, named kernels."""
+"""`mmfuzz list`: scenarios, code paths with their versions, named kernels.
+
+A path's protection mutants (versions flagged mutant, for `mmfuzz mutate`) are listed
+apart from its versions: they model no kernel and no proposal from a thread.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,10 @@ def listing() -> dict:
                       for s in sorted(SCENARIOS.values(), key=lambda s: s.name)],
         "paths": [{"name": p.name, "file": p.file, "doc": p.doc,
                    "versions": [{"name": v.name, "since": v.since, "commit": v.commit,
-                                 "models": v.models, "racy": v.racy, "doc": v.doc} for v in p.versions.values()]}
+                                 "models": v.models, "racy": v.racy, "doc": v.doc}
+                                for v in p.versions.values() if not v.mutant],
+                   "mutants": [{"name": v.name, "mutates": list(v.mutates), "models": v.models, "doc": v.doc}
+                               for v in p.versions.values() if v.mutant]}
                   for p in sorted(PATHS.values(), key=lambda p: p.name)],
         "kernels": kernels,
         "race_packages": [{"module": m, "found": how} for m, how in packages.items()],
@@ -58,7 +65,7 @@ def print_listing(data: dict) -> None:
             print(f"  {'':<24} from race package {s['package']}")
         for k, v in s["options"].items():
             print(f"  {'':<24} --{k} {'|'.join(v)}")
-    print("\nCODE PATHS (version: since release, what it models)")
+    print("\nCODE PATHS (version: since release, what it models; then its protection mutants)")
     for p in data["paths"]:
         print(f"  {p['name']}  [{p['file']}]  {p['doc']}")
         for v in p["versions"]:
@@ -66,6 +73,11 @@ def print_listing(data: dict) -> None:
             print(f"    {v['name']:<20} {since:<26} {v['models']}")
             if v["racy"]:
                 print(f"    {'':<20} {'':<26} racy: {v['racy']}")
+        if p["mutants"]:
+            print("    protection mutants (mmfuzz mutate; --with selects one too):")
+        for m in p["mutants"]:
+            mutates = f"mutant of {', '.join(m['mutates'])}"
+            print(f"      {m['name']:<26} {mutates:<26} {(m['doc'] or m['models']).removeprefix('Mutant: ')}")
     print("\nKERNELS")
     for k in data["kernels"]:
         print(f"  {k['name']:<10} {k['note']}")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .output import add_output_flags
-from .args import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, add_run_selection, parse_overrides
+from .args import EXIT_CLEAN, EXIT_FOUND, UsageError, add_races_flag, add_run_selection, exit_code, parse_overrides
 
 
 def add_command(sub) -> None:
@@ -26,9 +26,27 @@ def add_command(sub) -> None:
     p.set_defaults(handler=run_replay)
 
 
-def run_replay(args) -> int:
-    from mmfuzz.corpus.replay import BROKEN, MISSING, VIOLATES, Outcome, replay
+def replay_file(path, entry, kernel, overrides):
+    """One file's outcome; whatever goes wrong with one entry, the others still replay."""
+    from mmfuzz.corpus.replay import BROKEN, SKIPPED, Outcome, replay
     from mmfuzz.corpus.schema import BadEntry
+    from mmfuzz.corpus.store import Skipped
+
+    if isinstance(entry, Skipped):
+        return Outcome(Path(path).name, SKIPPED, path=str(path), message=str(entry))
+    if isinstance(entry, BadEntry):
+        return Outcome(Path(path).name, BROKEN, path=str(path), message=str(entry))
+    try:
+        out = replay(entry, kernel, overrides)
+    except (RecursionError, MemoryError, TypeError, ValueError, KeyError, AttributeError) as e:
+        return Outcome(entry.name, BROKEN, path=str(path),
+                       message=f"{path}: cannot replay: {type(e).__name__}: {e}")
+    out.path = str(path)
+    return out
+
+
+def run_replay(args) -> int:
+    from mmfuzz.corpus.replay import INCOMPLETE, VIOLATES
     from mmfuzz.corpus.store import scan
     from mmfuzz.engine.versions import select
 
@@ -47,14 +65,7 @@ def run_replay(args) -> int:
         found = list(scan(args.paths))
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
-    outcomes = []
-    for path, entry in found:
-        if isinstance(entry, BadEntry):
-            outcomes.append(Outcome(Path(path).name, BROKEN, path=str(path), message=str(entry)))
-            continue
-        out = replay(entry, args.kernel, overrides)
-        out.path = str(path)
-        outcomes.append(out)
+    outcomes = [replay_file(path, entry, args.kernel, overrides) for path, entry in found]
     counts = {s: sum(o.status == s for o in outcomes) for s in dict.fromkeys(o.status for o in outcomes)}
     if args.json:
         print(json.dumps({"outcomes": [o.to_json() for o in outcomes], "counts": counts}, indent=2))
@@ -62,15 +73,13 @@ def run_replay(args) -> int:
         for o in outcomes:
             print(format_outcome(o))
         print(f"{len(outcomes)} entries: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    if any(o.status == VIOLATES for o in outcomes):
-        return EXIT_FOUND
-    # an entry whose race package is not loaded was not checked at all
-    return EXIT_INCOMPLETE if any(o.status == MISSING for o in outcomes) else EXIT_CLEAN
+    return exit_code(any(o.status == VIOLATES for o in outcomes),
+                     any(o.status in INCOMPLETE for o in outcomes))
 
 
 def format_outcome(o) -> str:
-    if o.status == "broken":
-        return f"BROKEN    {o.message}"
+    if o.status in ("broken", "skipped") and not o.kernel:
+        return f"{o.status.upper():<9} {o.message}"
     where = f"{o.kernel} {o.mode}".strip()
     what = f"{o.invariant}: {o.message}" if o.invariant else o.message
     line = f"{o.status.upper():<9} {o.name}  [{where}]"
@@ -88,6 +97,7 @@ def replay_schedule(args) -> int:
     from mmfuzz.corpus.execute import execute
     from mmfuzz.engine.result import header_for
     from mmfuzz.engine.replay_string import decode
+    from mmfuzz.engine.target import check_params
     from mmfuzz.engine.timeline import render_violation
     from mmfuzz.engine.versions import source_links
 
@@ -102,6 +112,7 @@ def replay_schedule(args) -> int:
     if set(race["params"]) != set(scen.params):
         raise UsageError(f"scenario {scen.name} takes the parameters {', '.join(sorted(scen.params))}; "
                          f"the string gives {', '.join(sorted(race['params'])) or 'none'}")
+    check_params(scen, race["params"])  # a value the scenario does not declare: exit 2
     run, violation = execute(scen, kernel_cls, versions, race["population"], race["params"], race["runs"])
     if args.json:
         print(json.dumps({"scenario": scen.name, "kernel": kernel, "found": violation is not None,

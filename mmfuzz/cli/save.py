@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from mmfuzz.corpus.store import DEFAULT_CORPUS
 
-from .args import UsageError, parse_overrides
+from .args import parse_overrides
+
+
+class SaveFailed(Exception):
+    """The race was found but could not be written (printed anyway, then this, exit 2)."""
 
 
 def add_save_flag(p) -> None:
@@ -15,7 +19,7 @@ def add_save_flag(p) -> None:
 def save_found(result, args) -> dict:
     """Write a found race to the corpus folder args.save: {"path", "name", "new"} or {"error"}."""
     from mmfuzz.corpus.record import NotReproducible, entry_from_result
-    from mmfuzz.corpus.store import save
+    from mmfuzz.corpus.store import CorpusError, save
 
     try:
         entry = entry_from_result(result, parse_overrides(args.overrides), seed=args.seed,
@@ -24,8 +28,10 @@ def save_found(result, args) -> dict:
         return {"error": str(e)}
     try:
         path, new = save(entry, args.save)
+    except CorpusError as e:
+        raise SaveFailed(str(e)) from None
     except OSError as e:
-        raise UsageError(f"cannot write to corpus folder {args.save}: {e.strerror or e}") from None
+        raise SaveFailed(f"cannot write to corpus folder {args.save}: {e.strerror or e}") from None
     return {"path": str(path), "name": entry.name, "new": new}
 
 

@@ -16,6 +16,8 @@ class Row:
     overrides: tuple  # sorted (path, version) pairs: hashable
     options: tuple  # sorted (option, value) pairs, defaults filled in
     expect: str  # "racy" | "clean" | "" (no declared verdict)
+    # a clean row's protections: sorted (mutant name, invariant its mutant breaks) pairs
+    rests_on: tuple = attrs.field(default=(), eq=False)
 
     @property
     def label(self) -> str:
@@ -26,7 +28,7 @@ class Row:
 def row(scenario: str, item: dict, expect: str) -> Row:
     scen = get_scenario(scenario, item.get("options"))
     return Row(scenario, item["kernel"], tuple(sorted((item.get("overrides") or {}).items())),
-               tuple(sorted(scen.opts.items())), expect)
+               tuple(sorted(scen.opts.items())), expect, tuple(sorted((item.get("rests_on") or {}).items())))
 
 
 def declared(scenario: str) -> list[Row]:

@@ -25,6 +25,7 @@ import attrs
 from mmfuzz import races
 from mmfuzz.api import prepare
 from mmfuzz.engine.scenario import SCENARIOS
+from mmfuzz.engine.target import check_params
 from mmfuzz.engine.run import Run, StaleSchedule
 from mmfuzz.engine.versions import UnknownName
 from mmfuzz.engine.violations import Violation
@@ -34,6 +35,8 @@ from .schema import Entry
 
 VIOLATES, CLEAN, STALE, BROKEN, SKIPPED, MISSING = (
     "violates", "clean", "stale", "broken", "skipped", "missing")
+# what leaves a replay unfinished: the entry could not be checked (exit 3)
+INCOMPLETE = (STALE, BROKEN, MISSING)
 
 
 @attrs.define
@@ -118,6 +121,10 @@ def _setup_problem(scen, population, params) -> str:
     if set(params) != set(scen.params):
         return (f"scenario {scen.name} parameters are {sorted(scen.params)}, "
                 f"the entry has {sorted(params)}")
+    try:
+        check_params(scen, params)  # a value the scenario does not declare (a hand edit, a change)
+    except UnknownName as e:
+        return str(e)
     return ""
 
 

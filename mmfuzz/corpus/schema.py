@@ -10,6 +10,7 @@ never half-loaded.
 from __future__ import annotations
 
 import json
+import re
 
 import attrs
 
@@ -66,6 +67,22 @@ def _pretty(obj, pad: str) -> str:
     return json.dumps(obj)
 
 
+# an entry's name is its file's stem: `<scenario>-<16 hex digits of the signature>`, so a
+# name from a worker or a file can never be a path (no "/", no "..")
+SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+SIGNATURE_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def check_name(name, scenario, signature_id) -> None:
+    """BadEntry unless `name` is `<scenario>-<signature id>`, both well formed."""
+    _require(isinstance(scenario, str) and SCENARIO_NAME.fullmatch(scenario) is not None,
+             f"scenario name {scenario!r} is not a name (lower-case letters, digits, - and _)")
+    _require(isinstance(signature_id, str) and SIGNATURE_ID.fullmatch(signature_id) is not None,
+             f"signature id {signature_id!r} is not 16 hex digits")
+    _require(name == f"{scenario}-{signature_id}",
+             f"entry name {name!r} must be {scenario}-{signature_id} (scenario and signature id)")
+
+
 _FIELDS = {
     "name": str, "scenario": str, "options": dict, "kernel": str, "overrides": dict,
     "versions": dict, "schedule": dict, "invariant": str, "message": str, "state": str,
@@ -103,6 +120,7 @@ def from_json(data) -> Entry:
                  and 0 <= step[0] < len(sched["population"]) and isinstance(step[1], str),
                  f"schedule.steps[{i}] must be [task id, \"function: step\"]")
     _require(isinstance(data["signature"].get("id"), str), "signature.id missing")
+    check_name(data["name"], data["scenario"], data["signature"]["id"])
     _require(all(isinstance(line, str) for line in data["timeline"]), "timeline must be lines")
     found = data.get("found", {})
     _require(isinstance(found, dict), "field 'found' must be an object")
@@ -116,4 +134,6 @@ def loads(text: str) -> Entry:
         data = json.loads(text)
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
         raise BadEntry(f"not valid JSON ({e})") from None
+    except RecursionError:
+        raise BadEntry("not a corpus entry: JSON nested too deeply") from None
     return from_json(data)

@@ -10,6 +10,7 @@ policy, so a schedule only needs its switches: shrinking also removes steps.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, seed as hyp_seed, settings as Settings, target
@@ -22,7 +23,7 @@ from . import profiles
 from .canonical import canonical
 from .result import FuzzResult, fill_from_violation, header_for
 from .run import KEEP, Run
-from .target import actor_bounds, prepare
+from .target import actor_bounds, check_params, prepare
 from .versions import UnknownName
 from .violations import Violation
 
@@ -45,15 +46,43 @@ def slot_map(present) -> list:
     return [tid_of[next((s for s in order if s >= slot), order[0])] for slot in range(len(present))]
 
 
+@contextlib.contextmanager
+def own_constants():
+    """Draw as if no module of the caller's were imported.
+
+    Hypothesis (6.131+) mixes literals from every imported module outside
+    site-packages into its integer draws (``providers._get_local_constants``, read
+    lazily and re-read whenever ``sys.modules`` grows), so with one seed the schedules
+    drawn depended on what the caller had imported: the command line, the Python API,
+    pytest and a campaign worker gave different verdicts. An empty pool makes a run
+    depend only on its scenario, kernel, options, population bounds, seed and budget.
+    Without that internal (another Hypothesis) this does nothing;
+    tests/test_input_validation.py checks the verdicts across entry points.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE
+        empty = providers.Constants()
+    except (ImportError, AttributeError):
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    cache.cache.clear()  # permitted values computed from the pool so far
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
+
+
 def param_strategies(scen, fixed: dict | None) -> dict:
     """The scenario's parameter strategies, with the ones the user pinned fixed."""
     # a list of values is shorthand for sampled_from (which shrinks to the first)
     strategies = {name: st.sampled_from(v) if isinstance(v, (list, tuple)) else v
                   for name, v in scen.params.items()}
+    check_params(scen, fixed)
     for name, value in (fixed or {}).items():
-        if name not in strategies:
-            raise UnknownName(f"scenario {scen.name} has no parameter {name!r}"
-                              + (f"; it has: {', '.join(strategies)}" if strategies else ""))
         strategies[name] = st.just(value)
     return strategies
 
@@ -150,7 +179,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                         {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
                         False, 0, 0.0)
     try:
-        run_state_machine_as_test(Machine, settings=cfg)
+        with own_constants():
+            run_state_machine_as_test(Machine, settings=cfg)
     except Violation as v:
         if minimize_race:
             v = canonical(v, scen, kernel_cls, versions)

@@ -16,6 +16,8 @@ from .task import EXCL, SHARED
 class LockTable:
     # lock name -> (mode, tuple of holder task ids)
     held: dict = attrs.Factory(dict)
+    # lock name -> tuple of task ids that passed an elided acquisition of it (mutants)
+    elided: dict = attrs.Factory(dict)
 
     def can_acquire(self, lock: str, mode: str) -> bool:
         cur = self.held.get(lock)
@@ -47,6 +49,22 @@ class LockTable:
             self.held[lock] = (mode, rest)
         else:
             del self.held[lock]
+
+    def elide(self, lock: str, tid: int) -> None:
+        self.elided[lock] = self.elided.get(lock, ()) + (tid,)
+
+    def release_elided(self, lock: str, tid: int) -> bool:
+        """Release an elided hold of `lock` by `tid`, if it has one: a no-op on the lock."""
+        tids = self.elided.get(lock)
+        if not tids or tid not in tids:
+            return False
+        i = tids.index(tid)
+        rest = tids[:i] + tids[i + 1:]
+        if rest:
+            self.elided[lock] = rest
+        else:
+            del self.elided[lock]
+        return True
 
     def is_locked(self, lock: str) -> bool:
         return lock in self.held

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from .elide import MUTANT_NOTE, ElidingLocks, SiteLog, WatchedLocks, acquire_site
 from .task import Acquire, Task, innermost_function, step_label
 from .violations import InvariantBroken, KernelCrash, Violation
 
@@ -42,9 +43,20 @@ def titles_for(scenario, population: list[str]) -> list[str]:
 
 
 class Run:
+    """`elide`: acquisition sites (engine/elide.py) this run does not take its locks at
+    (a protection mutant); `sites`: a SiteLog to record the sites reached, and those
+    whose elision would change this run, in."""
+
     def __init__(self, scenario, kernel_cls, population: list[str], params: dict,
-                 versions: dict | None = None, max_steps: int = 3000):
+                 versions: dict | None = None, max_steps: int = 3000,
+                 elide: frozenset = frozenset(), sites: SiteLog | None = None):
+        # max_steps is each task's budget, not the run's: a livelock is a CPU that makes
+        # no progress, and a run of many short tasks (1,600 readers) must not look like one
         self.scenario = scenario
+        self.elide = frozenset(elide)
+        self.sites = sites
+        # only a mutant run (or one recording its sites) pays for knowing them
+        self.watching = bool(self.elide) or sites is not None
         self.population = list(population)
         self.params = dict(params)
         self.versions = versions or {}
@@ -52,12 +64,14 @@ class Run:
         self.kernel = kernel_cls()
         self.state = scenario.initial_state(self.kernel, self.params)
         self.kernel.s = self.state
+        if sites is not None:
+            self.state.locks = WatchedLocks(self.state.locks, sites)
         self.trace: list[TraceStep] = []
         self.current = 0
         self.tasks: list[Task] = []
         for tid, (kind, title) in enumerate(zip(population, titles_for(scenario, population))):
             task = Task(tid, kind, title)
-            task.locks = self.state.locks
+            task.locks = ElidingLocks(self.state.locks, self, task) if self.watching else self.state.locks
             self.tasks.append(task)
         # spawn after all tasks exist: an actor may look up its peers' ids
         for task in self.tasks:
@@ -66,6 +80,10 @@ class Run:
                 task.pending = next(task.gen)
             except StopIteration as stop:
                 task.done, task.result = True, stop.value
+            if self.watching:
+                self._watch(task)
+        if sites is not None:
+            self._watch_waiters()
 
     # -- scheduling -----------------------------------------------------------------
     def runnable(self, task: Task) -> bool:
@@ -75,7 +93,7 @@ class Run:
         if type(p) is str:
             return True
         if type(p) is Acquire:
-            return self.state.locks.can_acquire(p.lock, p.mode)
+            return task.elided_site is not None or self.state.locks.can_acquire(p.lock, p.mode)
         return p.cond(self.state)
 
     def pick(self, choice: int) -> int | None:
@@ -122,20 +140,38 @@ class Run:
         self.current = tid
         pending = task.pending
         func = innermost_function(task.gen)
-        if type(pending) is Acquire:
+        if type(pending) is not Acquire:
+            task.notes = []
+        elif task.elided_site is None:
             self.state.locks.acquire(pending.lock, pending.mode, tid)
-        task.notes = []
+            if self.sites is not None:
+                self.took(acquire_site(task.gen, pending), pending.lock, tid)
+            task.notes = []
+        else:  # a mutant: as if the lock were taken
+            self.state.locks.elide(pending.lock, tid)
+            task.notes = [MUTANT_NOTE]
         task.steps += 1
         try:
             task.pending = task.gen.send(None)
         except StopIteration as stop:
             task.done, task.result, task.pending = True, stop.value, None
-        except KernelCrash as crash:
+        except Exception as crash:
+            if not isinstance(crash, KernelCrash):
+                if not self.elide:
+                    raise  # a bug in the model
+                # a mutant runs the code where the real locking never lets it go: a model
+                # function failing there is the kernel using what it must not (a NULL mapping)
+                crash = KernelCrash(f"{type(crash).__name__}: {crash} (model code run where the elided "
+                                    f"lock never lets it go)", "model-error")
             # the task dies here and keeps its locks, as a crashed kernel thread does
             task.crashed, task.pending = True, None
             task.notes.append(str(crash))
             self._record(tid, func, pending, task)
             raise Violation(crash.invariant, f"{task.title} in {func}: {crash}", self, tid) from None
+        if self.watching:
+            self._watch(task)
+            if self.sites is not None:
+                self._watch_waiters()
         self._record(tid, func, pending, task)
         try:
             self.scenario.invariants(self)
@@ -143,13 +179,41 @@ class Run:
                 self.scenario.on_finish(self, task)
         except InvariantBroken as broken:
             raise Violation(broken.invariant, str(broken), self, tid) from None
-        if len(self.trace) > self.max_steps:
-            busiest = max(self.tasks, key=lambda t: t.steps)
-            raise Violation("no-livelock", f"no progress after {self.max_steps} steps; "
-                            f"{busiest.title} ran {busiest.steps} of them, last at {self.trace[-1].label}",
-                            self, busiest.id)
+        if task.steps > self.max_steps:
+            raise Violation("no-livelock", f"no progress: {task.title} ran {task.steps} steps "
+                            f"(more than the {self.max_steps} a task may take), last at "
+                            f"{self.trace[-1].label}", self, tid)
         if not task.alive or type(task.pending) is not str:
             self._check_hang()
+
+    def _watch(self, task: Task) -> None:
+        """Site of the task's pending acquisition: recorded, and elided if it is a mutant's."""
+        p = task.pending
+        task.elided_site = None
+        if type(p) is Acquire:
+            site = acquire_site(task.gen, p)
+            self.reached(site)
+            if site in self.elide:
+                task.elided_site = site
+
+    def _watch_waiters(self) -> None:
+        """A task that must wait at a site would not wait in that site's mutant."""
+        for t in self.tasks:
+            p = t.pending
+            if t.alive and type(p) is Acquire and not self.state.locks.can_acquire(p.lock, p.mode):
+                self.sites.diverged.add(acquire_site(t.gen, p))
+
+    def reached(self, site: tuple) -> None:
+        if self.sites is not None:
+            self.sites.reached.add(site)
+
+    def diverged(self, site: tuple) -> None:
+        if self.sites is not None:
+            self.sites.diverged.add(site)
+
+    def took(self, site: tuple, lock: str, tid: int) -> None:
+        if self.sites is not None:
+            self.state.locks.took(site, lock, tid)
 
     def _record(self, tid, func, pending, task) -> None:
         self.trace.append(TraceStep(tid, func, step_label(pending), tuple(task.notes)))

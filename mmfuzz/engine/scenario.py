@@ -40,7 +40,9 @@ class Scenario:
     # the verdicts the project stands behind: named kernels (with options and path
     # overrides) on which the scenario must find nothing, and those where it must find
     # the race. Campaigns fail on a finding in `clean_on`; the corpus replays both.
-    # Each item: {"kernel": "v7.0", "options": {...}, "overrides": {...}}
+    # Each item: {"kernel": "v7.0", "options": {...}, "overrides": {...}}; a clean_on
+    # item also names the protections it rests on: "rests_on": {mutant: invariant}, each
+    # a `mmfuzz mutate` mutant that breaks that invariant (so the verdict is not vacuous)
     clean_on: tuple = ()
     racy_on: tuple = ()
     # small populations ({kind: count}, unlisted kinds absent) whose every schedule
@@ -98,5 +100,6 @@ def scenario(cls: type[Scenario]) -> type[Scenario]:
 def get_scenario(name: str, options: dict[str, str] | None = None) -> Scenario:
     """A registered scenario (race packages register theirs when mmfuzz.races loads them)."""
     if name not in SCENARIOS:
-        raise UnknownName(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+        raise UnknownName(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))} "
+                          "(a race package's scenario needs the package installed, or --races PKG.MOD)")
     return SCENARIOS[name](options)

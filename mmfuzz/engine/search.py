@@ -33,8 +33,10 @@ class ExploreResult:
 
 
 class Explorer:
-    def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000):
+    def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000,
+                 run_kw: dict | None = None):
         self.args = (scenario, kernel_cls, population, params, versions)
+        self.run_kw = dict(run_kw or {})  # passed to every Run
         self.max_runs = max_runs
         self.runs = 0
         self.steps = 0  # atomic steps over all runs
@@ -42,7 +44,7 @@ class Explorer:
     def execute(self, preempt: dict[int, int]):
         """Run one schedule. Returns (violation or None, alternatives per step index)."""
         self.runs += 1
-        run = Run(*self.args)
+        run = Run(*self.args, **self.run_kw)
         alternatives: list[list[int]] = []
         try:
             while True:

@@ -109,6 +109,7 @@ class Task:
     result: object = None
     steps: int = 0
     notes: list = attrs.Factory(list)
+    elided_site: tuple | None = None  # the pending Acquire's site, when a mutant elides it
     # Scratch space the actor's code may use to report what it saw (for invariants).
     seen: dict = attrs.Factory(dict)
 

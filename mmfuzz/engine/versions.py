@@ -46,6 +46,10 @@ class Version:
     commit: str | None
     racy: str | None  # what the model shows, for `mmfuzz list`; informative only
     retired: bool = False  # a tombstone: from `since` on, kernels do not have this path
+    # a protection mutant: a version with one protection removed, for `mmfuzz mutate`
+    # (never a kernel's); it mutates the versions named in `mutates`
+    mutant: bool = False
+    mutates: tuple = ()
 
     @property
     def doc(self) -> str:
@@ -59,13 +63,27 @@ class CodePath:
     doc: str
     versions: dict = attrs.Factory(dict)
 
-    def version(self, name, *, models, since=None, commit=None, racy=None):
-        """Class decorator registering one version of this path."""
+    def version(self, name, *, models, since=None, commit=None, racy=None, mutant=False, mutates=()):
+        """Class decorator registering one version of this path.
+
+        A mutant (mutant=True, or a docstring or `models` starting "Mutant:") is the
+        version it subclasses with one protection removed; `mutates` names the versions
+        it applies to (default: that base version).
+        """
 
         def register(cls):
             if name in self.versions:
                 raise ValueError(f"{self.name}: version {name} registered twice")
-            self.versions[name] = Version(self.name, name, cls, models, since, commit, racy)
+            is_mutant = mutant or models.startswith("Mutant:") or (cls.__doc__ or "").lstrip().startswith("Mutant:")
+            if is_mutant and since is not None:
+                raise ValueError(f"{self.name}: mutant {name} cannot be in a kernel (since={since})")
+            bases = tuple(mutates) or next(
+                ((vars(b)["__mmfuzz_version__"][1],) for b in cls.__mro__[1:]
+                 if vars(b).get("__mmfuzz_version__", ("",))[0] == self.name), ())
+            if is_mutant and not bases:
+                raise ValueError(f"{self.name}: mutant {name} must subclass the version it mutates, or name it in mutates=")
+            self.versions[name] = Version(self.name, name, cls, models, since, commit, racy,
+                                          mutant=is_mutant, mutates=bases if is_mutant else ())
             cls.__mmfuzz_version__ = (self.name, name)
             inherit_marks(cls)
             return cls

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from mmfuzz.engine.elide import lock_helper
 from mmfuzz.engine.task import EXCL, SHARED, Acquire, WaitFor, primitive
+
+# The kernel's helpers that take a lock for their caller (fs/xfs/xfs_inode.c, include/linux/mm.h,
+# include/linux/huge_mm.h): a protection mutant elides the lock where the caller calls them.
+lock_helper("xfs_ilock", "pte_offset_map_lock", "pmd_trans_huge_lock")
 
 
 @primitive

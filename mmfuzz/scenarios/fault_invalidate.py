@@ -262,7 +262,13 @@ class FaultVsInvalidate(FaultRaceScenario):
     doc = "do_no_page() vs an O_DIRECT write's invalidate_inode_pages2_range() inside i_size (2007)"
     paths = FaultRaceScenario.paths + ("generic_file_direct_IO", "invalidate_inode_pages2_range")
     racy_on = ({"kernel": "v2.6.20"},)
-    clean_on = ({"kernel": "v2.6.23"},)
+    # d00806b18315: the page lock from lookup to map (find_lock_page; without it the
+    # invalidation's BUG_ON fires), the page lock in the invalidation, its second unmap
+    clean_on = ({"kernel": "v2.6.23", "rests_on": {
+        "lock_page in find_lock_page": "no-BUG_ON",
+        "trylock_page(page) in find_lock_page": "no-BUG_ON",
+        "lock_page in invalidate_inode_pages2_range": "no-dangling-pte",
+        "invalidate_inode_pages2_range=no-unmap-under-lock": "no-BUG_ON"}},)
     explore_with = ({"fault": 1, "odirect": 1}, {"write": 1, "odirect": 1})
     actors = _FAULT_ACTORS + (
         Actor("odirect", "O_DIRECT write", odirect_writer, min=1, max=1),
@@ -279,7 +285,13 @@ class FaultVsTruncate(FaultRaceScenario):
     # second unmap, so a private COW copy made after the first survives the truncate
     racy_on = ({"kernel": "v2.6.23", "overrides": {"vmtruncate": "rfc-jan2007",
                                                    "truncate_inode_pages_range": "rfc-jan2007"}},)
-    clean_on = ({"kernel": "v2.6.20"}, {"kernel": "v2.6.23"})
+    # v2.6.20 rests on the truncate_count re-check; v2.6.23 on the page lock from lookup to
+    # map, the unmap under the page lock in truncate, and vmtruncate's second unmap
+    clean_on = ({"kernel": "v2.6.20", "rests_on": {"do_no_page=no-truncate-count-recheck": "no-pte-beyond-eof"}},
+                {"kernel": "v2.6.23", "rests_on": {
+                    "trylock_page(page) in find_lock_page": "no-BUG_ON",
+                    "truncate_inode_pages_range=no-unmap-under-lock": "no-dangling-pte",
+                    "vmtruncate=no-second-unmap": "no-pte-beyond-eof"}})
     explore_with = ({"cow": 1, "truncate": 1}, {"fault": 1, "truncate": 1})
     actors = _FAULT_ACTORS + (
         Actor("truncate", "truncate", truncater, min=1, max=1),

@@ -241,7 +241,29 @@ class PunchVsFaultAround(PunchHoleBase):
                {"kernel": "v5.8", "options": {"fs": "generic"}, "overrides": {"truncate_inode_pages_range": "no-reunmap"}})
     # without the re-unmap, XFS v5.9's MMAPLOCK around ->map_pages does not help: a second fault's
     # ->fault path sets its PTE in finish_fault(), after xfs_filemap_fault() dropped MMAPLOCK
-    clean_on = ({"kernel": "v5.8"}, {"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v6.4"})
+    # what each clean verdict rests on (mmfuzz mutate, one fault): v5.8 on the page locks
+    # and the re-unmap; v5.9 on the punch's MMAPLOCK alone, which now also excludes
+    # ->map_pages; v6.4 (no MMAPLOCK around ->map_pages again) on the page locks again
+    clean_on = (
+        {"kernel": "v5.8", "rests_on": {
+            "trylock_page(page) in filemap_map_pages": "no-stale-pte",
+            "trylock_page(page) in truncate_inode_pages_range": "no-stale-pte",
+            "lock_page in truncate_inode_pages_range": "no-stale-pte",
+            "truncate_inode_pages_range=no-reunmap": "no-stale-pte",
+            "xfs_ilock: down_read(xfs_mmaplock) in __xfs_filemap_fault": "no-stale-data",
+            "xfs_ilock: down_write(xfs_mmaplock) in xfs_file_fallocate": "no-stale-data"}},
+        {"kernel": "v5.9", "rests_on": {
+            "xfs_ilock: down_write(xfs_mmaplock) in xfs_file_fallocate": "no-stale-data"}},
+        {"kernel": "v5.15", "rests_on": {
+            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}},
+        {"kernel": "v6.4", "rests_on": {
+            "trylock_page(page) in filemap_map_pages": "no-stale-pte",
+            "trylock_page(page) in truncate_inode_pages_range": "no-stale-pte",
+            "lock_page in truncate_inode_pages_range": "no-stale-pte",
+            "lock_page in filemap_fault": "no-stale-pte",
+            "truncate_inode_pages_range=no-reunmap": "no-stale-pte",
+            "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
+            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}})
     explore_with = ({"punch": 1, "fault": 1},)
 
 
@@ -263,6 +285,27 @@ class PunchVsFill(PunchHoleBase):
         "read_index": [0, 1],
     }
     racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}},)
-    clean_on = ({"kernel": "v5.9"}, {"kernel": "v5.15"}, {"kernel": "v5.15", "options": {"fs": "generic"}},
-                {"kernel": "v6.4"})
+    # each rests on the lock that keeps a fill from instantiating a page under the punch
+    # (XFS IOLOCK/MMAPLOCK, then invalidate_lock), and on the page locks and the re-unmap
+    _PAGE_LOCKS = {"lock_page in filemap_fault": "no-stale-pte",
+                   "lock_page in truncate_inode_pages_range": "no-stale-pte",
+                   "trylock_page(page) in truncate_inode_pages_range": "no-stale-pte",
+                   "truncate_inode_pages_range=no-reunmap": "no-stale-pte"}
+    clean_on = (
+        {"kernel": "v5.9", "rests_on": _PAGE_LOCKS | {
+            "xfs_ilock: down_read(i_rwsem) in xfs_file_fadvise": "no-stale-data",
+            "xfs_ilock: down_read(i_rwsem) in xfs_file_read_iter": "no-stale-data",
+            "xfs_ilock: down_write(i_rwsem) in xfs_file_fallocate": "no-stale-data",
+            "xfs_ilock: down_write(xfs_mmaplock) in xfs_file_fallocate": "no-stale-data"}},
+        {"kernel": "v5.15", "rests_on": _PAGE_LOCKS | {
+            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}},
+        {"kernel": "v5.15", "options": {"fs": "generic"}, "rests_on": _PAGE_LOCKS | {
+            "trylock_page(page) in filemap_map_pages": "no-stale-pte",
+            "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
+            "down_read(invalidate_lock) in page_cache_ra_unbounded": "no-stale-data",
+            "down_write(invalidate_lock) in genericfs_punch_hole": "no-stale-data"}},
+        {"kernel": "v6.4", "rests_on": _PAGE_LOCKS | {
+            "trylock_page(page) in filemap_map_pages": "no-stale-pte",
+            "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
+            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}})
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})

@@ -737,3 +737,25 @@ class VmtruncateRfcJan2007(VmtruncateV2620):
 
 
 vmtruncate.retire(END_OF_2007_MODEL, "not modelled after the 2007 race")
+
+
+# ---- protection mutants of the 2007 versions (mmfuzz mutate) -------------------------
+
+@do_no_page.version("no-truncate-count-recheck", mutant=True,
+                    models="v2.6.20 do_no_page() without its re-read of truncate_count under the PTL")
+class DoNoPageNoSeqRecheck(DoNoPageV2620):
+    """Mutant: the seqlock's read side never retries: a page truncated meanwhile is mapped."""
+
+    def truncate_count_changed(self, space, sequence: int) -> bool:
+        return False
+
+
+@vmtruncate.version("no-second-unmap", mutant=True,
+                    models="d00806b18315's vmtruncate() without the unmap_mapping_range() after truncate_inode_pages()")
+class VmtruncateNoSecondUnmap(VmtruncateV2623):
+    """Mutant: unmap, truncate_inode_pages, and no second unmap for COWs made in between."""
+
+    @inline
+    def vmtruncate_unmap_again(self, t, mapping: str, offset: int):
+        return
+        yield

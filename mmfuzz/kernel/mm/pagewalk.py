@@ -310,5 +310,24 @@ class WalkPageRangeMaxQuestion(WalkPageRangeV612):
         return err or False
 
 
+@walk_page_range.version("two-loads", mutant=True,
+                         models="the fix's checks on two loads of *pud instead of one pudp_get() snapshot")
+class WalkPageRangeFixedTwoLoads(WalkPageRangeFixed):
+    """Mutant: `pud_present(*pud)`, then `pud_leaf(*pud)`, then pmd_offset(): three loads of *pud."""
+
+    def walk_pmd_range(self, t, pud, addr, end, walk):
+        yield "pud_present(*pud)"
+        if not pud_present(self.load(t, pud)):
+            walk.action = ACTION_AGAIN
+            return 0
+        yield "pud_leaf(*pud)"
+        if pud_leaf(self.load(t, pud)):
+            walk.action = ACTION_AGAIN
+            return 0
+        yield "pmd = pmd_offset(pud, addr)"
+        pmd = self.offset(t, pud, addr)
+        return (yield from self.walk_pmd_entries(t, pmd, addr, end, walk))
+
+
 __all__ = ["MmWalkOps", "MmWalk", "ACTION_AGAIN", "ACTION_CONTINUE", "ACTION_SUBTREE",
            "pmd_leaf", "pmd_present"]

@@ -347,7 +347,7 @@ class TruncateV58(_KernelCode):
         # do_invalidatepage(), cancel_dirty_page(), ClearPageMappedToDisk(): nothing to model
 
 
-@truncate_inode_pages_range.version("no-reunmap",
+@truncate_inode_pages_range.version("no-reunmap", mutant=True,
                                     models="the premise of Dave Chinner's trace (seed 000, Sep 2020): truncate_cleanup_page() "
                                            "without its page_mapped() -> unmap_mapping_pages() under the page lock")
 class TruncateNoReunmap(TruncateV58):
@@ -356,3 +356,28 @@ class TruncateNoReunmap(TruncateV58):
     def truncate_cleanup_page(self, t, mapping: str, pfn: int):
         return
         yield  # a generator, like the version it replaces
+
+
+# ---- protection mutants of the 2007 versions (mmfuzz mutate) -------------------------
+
+@truncate_inode_pages_range.version("no-unmap-under-lock", mutant=True,
+                                    models="d00806b18315's truncate without its page_mapped() -> unmap under the page lock")
+class TruncateInodePagesRangeNoUnmapUnderLock(TruncateInodePagesRangeV2623):
+    """Mutant: a page a fault mapped after the range unmap is removed from the cache still mapped."""
+
+    @_inline26
+    def truncate_unmap_page(self, t, mapping: str, pfn: int, index: int):
+        return
+        yield
+
+
+@invalidate_inode_pages2_range.version("no-unmap-under-lock", mutant=True,
+                                       models="d00806b18315's invalidate without its page_mapped() -> unmap under the page lock")
+class InvalidateInodePages2RangeNoUnmapUnderLock(InvalidateInodePages2RangeV2623):
+    """Mutant: the second unmap (under the page lock) is gone; BUG_ON(page_mapped(page)) stays."""
+
+    @_inline26
+    def invalidate_unmap_page(self, t, mapping: str, pfn: int, page_index: int, end: int, did_range_unmap):
+        yield "BUG_ON(page_mapped(page))"
+        if self.folio(pfn).mapcount > 0:
+            raise _Bug26(f"BUG_ON(page_mapped(page)): page {pfn:#x} is mapped {self.folio(pfn).mapcount} time(s)")
