@@ -57,7 +57,10 @@ class WalkOnceScenario(Scenario):
         Actor("dontneed", "madvise(MADV_DONTNEED)", dontneed_second_thp, min=0, max=1),
     )
     racy_on = ({"kernel": "v7.0"}, {"kernel": "v6.12", "overrides": {"walk_page_range": "3b89863c3fa4"}})
-    clean_on = ({"kernel": "v6.12"}, {"kernel": "v7.0-rc2"})
+    # v6.12 and v7.0-rc2 walk nothing twice (tests/test_race_2026_after_the_fix.py); they
+    # are not declared clean rows: no protection of theirs can be elided, the race is
+    # the fix's own `goto again`
+    clean_on = ()
     explore_with = ({"pagemap": 1, "dontneed": 1}, {"numa_maps": 1, "dontneed": 1})
 
     def initial_state(self, k, params):
