@@ -54,6 +54,13 @@ def exhaust(scenario: str, kernel: str, **kw) -> FuzzResult:
 explore = exhaust
 
 
+def prove(scenario: str, kernel: str, **kw) -> FuzzResult:
+    """Every interleaving if it fits a state budget, else a bounded search (see
+    mmfuzz.engine.explore.prove)."""
+    races.load()
+    return _explore.prove(scenario, kernel, **kw)
+
+
 def mutate(scenario: str, kernel: str, **kw):
     """Each protection mutant of a clean verdict, explored (see mmfuzz.engine.mutate.mutate)."""
     races.load()
@@ -86,6 +93,6 @@ __all__ = [
     "Scenario", "StaleSchedule", "State", "Task", "UnknownName", "Violation", "WaitFor", "code_path",
     "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_path", "get_scenario",
     "inline", "load_races", "lock_page", "mutate", "mutex_lock", "mutex_unlock", "page_lock_name", "prepare",
-    "primitive", "release", "scenario", "spin_lock", "spin_unlock", "trylock_page", "unlock_page",
+    "primitive", "prove", "release", "scenario", "spin_lock", "spin_unlock", "trylock_page", "unlock_page",
     "up_read", "up_write", "wait_on_page_locked",
 ]

@@ -151,7 +151,9 @@ def test_sigterm_keeps_the_races_and_writes_the_report(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not (corpus.is_dir() and any(f.suffix == ".json" for f in corpus.iterdir())):
+        # a finished entry, not the temporary file save() writes it into
+        while not (corpus.is_dir() and any(f.suffix == ".json" and not f.name.startswith(".tmp-")
+                                           for f in corpus.iterdir())):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no race saved within 60 s"
             time.sleep(0.2)

@@ -69,7 +69,8 @@ def test_selection_works_on_fuzz_items(tmp_path):
         "mmfuzz::punch-vs-fault-around[v6.12,fs=xfs]", "mmfuzz::punch-vs-fill[v6.12,fs=xfs]"]
     p = pytest_in(tmp_path, *args, "mmfuzz::pagewalk[v6.12]", "punch-vs-fill")
     assert re.findall(r"^mmfuzz::\S+", p.stdout, re.M) == [
-        "mmfuzz::pagewalk[v6.12]", "mmfuzz::punch-vs-fill[v6.12,fs=xfs]", "mmfuzz::punch-vs-fill[v6.12,fs=generic]"]
+        "mmfuzz::pagewalk[v6.12]", "mmfuzz::punch-vs-fill[v6.12,fs=xfs]", "mmfuzz::punch-vs-fill[v6.12,fs=generic]",
+            "mmfuzz::punch-vs-fill[v6.12,fs=ext4]"]
     p = pytest_in(tmp_path, *args, "pagwalk")
     assert p.returncode == 4 and "no fuzz item matches 'pagwalk'" in p.stderr
 

@@ -73,3 +73,69 @@ def test_each_fill_path_races_on_generic_v59(actor):
 def test_fill_is_clean(kernel, fs):
     r = fuzz("punch-vs-fill", kernel, seed=1, max_examples=BUDGET, options={"fs": fs})
     assert not r.found, r.report
+
+
+EXT4 = {"fs": "ext4"}
+FILLERS = ("fault", "read", "fadvise")
+
+
+def only(actor: str) -> dict:
+    return {"punch": (1, 1), "reuse": (0, 0)} | {k: (1, 1) if k == actor else (0, 0) for k in FILLERS}
+
+
+def test_ext4_v59_faults_are_serialised_by_i_mmap_sem():
+    # ea3d7209ca01 (v4.5): ext4_filemap_fault() and the punch share i_mmap_sem
+    r = exhaust("punch-vs-fill", "v5.9", options=EXT4, counts=only("fault"), params={"read_index": 0},
+                max_preemptions=2)
+    assert not r.found and r.complete, r.report
+    # the same fault path without it (the generic fs) is racy
+    r = exhaust("punch-vs-fill", "v5.9", options={"fs": "generic"}, counts=only("fault"), max_preemptions=2)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero"), r.report
+
+
+@pytest.mark.parametrize("actor", ["read", "fadvise"])
+def test_ext4_v59_read_and_readahead_fill_the_hole(actor):
+    r = exhaust("punch-vs-fill", "v5.9", options=EXT4, counts=only(actor), max_preemptions=1)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero") and r.bound == 1, r.report
+
+
+@pytest.mark.parametrize("actor,mutant", [("read", {"page_cache_ra_unbounded": "v5.8"}),
+                                          ("fadvise", {"page_cache_ra_unbounded": "v5.8"}),
+                                          ("fault", {"filemap_fault": "v5.8"})])
+def test_ext4_v515_rests_on_invalidate_lock(actor, mutant):
+    r = exhaust("punch-vs-fill", "v5.15", options=EXT4, counts=only(actor), params={"read_index": 0},
+                max_preemptions=2)
+    assert not r.found and r.complete, r.report
+    # the fill path of v5.8 (no invalidate_lock) on v5.15 ext4: the stale data is back
+    r = exhaust("punch-vs-fill", "v5.15", options=EXT4, overrides=mutant, counts=only(actor), max_preemptions=2)
+    assert r.found and r.invariant in ("no-stale-data", "hole-reads-zero"), r.report
+
+
+TRUNCATE = "truncate-vs-fault-around"
+FAULT_READ = {"truncate": (1, 1), "fault": (1, 1), "read": (1, 1)}
+FAULT_ONLY = {"truncate": (1, 1), "fault": (1, 1), "read": (0, 0)}
+
+
+def test_truncate_fault_around_needs_its_isize_check():
+    """read() leaves a page beyond the new EOF in the cache (it checks i_size only to
+    copy); fault-around's max_idx check under the page lock is all that keeps it unmapped."""
+    mutant = {"filemap_map_pages": "mutant-no-isize-check"}
+    r = exhaust(TRUNCATE, "v5.9", overrides=mutant, counts=FAULT_READ, max_preemptions=1)
+    assert r.found and r.invariant == "no-pte-beyond-eof" and r.bound == 1, r.report
+    steps = labels(r)
+    created = next(i for i, s in enumerate(steps) if s.startswith("generic_file_buffered_read: add_to_page_cache_lru"))
+    mapped = max(i for i, s in enumerate(steps) if s.startswith("alloc_set_pte"))
+    assert created < mapped
+    r = exhaust(TRUNCATE, "v5.9", counts=FAULT_READ, max_preemptions=1)
+    assert not r.found and r.complete, r.report
+
+
+def test_truncate_fault_needs_its_isize_recheck_under_the_page_lock():
+    """A fault that passed filemap_fault()'s first i_size check before the truncate
+    creates the page again after it; only the re-check under the page lock SIGBUSes."""
+    r = exhaust(TRUNCATE, "v5.9", overrides={"filemap_fault": "mutant-no-isize-recheck"}, counts=FAULT_ONLY,
+                max_preemptions=2)
+    assert r.found and r.invariant == "no-pte-beyond-eof", r.report
+    assert any(s.startswith("filemap_fault: page = pagecache_get_page") for s in labels(r))
+    r = exhaust(TRUNCATE, "v5.9", counts=FAULT_ONLY, max_preemptions=2)
+    assert not r.found and r.complete, r.report

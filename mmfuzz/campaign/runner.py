@@ -23,8 +23,13 @@ from mmfuzz.races import extra_modules
 
 SHARD_SECONDS = 5.0  # aim of one shard's length: short enough to stop on time
 FIRST_CHUNK = 50  # examples of a target's first shard, before its speed is known
-EXPLORE_PREEMPTIONS = 2  # bound of the exhaustive shards: every known race needs 1-3
-EXPLORE_RUNS = 10_000  # schedules per exhaustive shard: a few seconds on one core
+# the exhaustive shards: every interleaving when it fits in EXPLORE_STATES distinct states
+# (a few seconds on one core), else every schedule within EXPLORE_FALLBACK preemptions
+# (every known race needs 1-3)
+EXPLORE_PREEMPTIONS = "all"
+EXPLORE_STATES = 3000
+EXPLORE_FALLBACK = 2
+EXPLORE_RUNS = 10_000  # schedules per exhaustive shard
 
 
 @attrs.define
@@ -114,18 +119,20 @@ class Campaign:
                   "races": extra_modules([row.scenario])}
         populations = get_scenario(row.scenario, dict(row.options)).explore_with
         if cell.explored < len(populations):
-            # first every schedule within the bound for each small population: races of
+            # first every interleaving (or within the bound) of each small population: races of
             # three CPUs and three preemptions that fuzzing meets once in thousands
             population = populations[cell.explored]
             cell.explored += 1
             return target | {"mode": "explore", "population": dict(population),
-                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "preemptions": EXPLORE_PREEMPTIONS, "max_states": EXPLORE_STATES,
+                             "fallback": EXPLORE_FALLBACK, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
         if row.expect == "clean" and not cell.mutated:
             # then is the clean verdict evidence: does a mutant of a protection break it?
+            # (mutants are searched within the bounded search's preemptions)
             cell.mutated = True
             return target | {"mode": "mutate", "rests_on": [list(p) for p in row.rests_on],
-                             "preemptions": EXPLORE_PREEMPTIONS, "max_runs": EXPLORE_RUNS,
+                             "preemptions": EXPLORE_FALLBACK, "max_runs": EXPLORE_RUNS,
                              "seed": None, "profile": None}
         if self.chunk:
             n = self.chunk

@@ -15,12 +15,17 @@ import warnings
 
 
 def _explore(spec: dict):
-    """Every schedule within the bound, for one small population of the scenario."""
-    from mmfuzz.api import exhaust, get_scenario
+    """Every schedule within the bound, for one small population of the scenario; with
+    "all", every interleaving when that fits in spec["max_states"] states (else within
+    spec["fallback"] preemptions)."""
+    from mmfuzz.api import exhaust, get_scenario, prove
 
     counts = get_scenario(spec["scenario"], spec["options"]).exact_counts(spec["population"])
-    return exhaust(spec["scenario"], spec["kernel"], overrides=spec["overrides"], options=spec["options"],
-                   counts=counts, max_preemptions=spec["preemptions"], max_runs=spec["max_runs"])
+    common = dict(overrides=spec["overrides"], options=spec["options"], counts=counts, max_runs=spec["max_runs"])
+    if spec["preemptions"] == "all":
+        return prove(spec["scenario"], spec["kernel"], max_states=spec["max_states"],
+                     fallback=spec["fallback"], **common)
+    return exhaust(spec["scenario"], spec["kernel"], max_preemptions=spec["preemptions"], **common)
 
 
 def _mutate(spec: dict):

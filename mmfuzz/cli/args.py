@@ -99,7 +99,7 @@ def add_run_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", required=True, help="named kernel, e.g. v6.12 (see `mmfuzz list`)")
     p.add_argument("--with", dest="overrides", action="append", metavar="PATH=VERSION",
                    help="run one code path in another version (repeatable)")
-    p.add_argument("--fs", help="filesystem, for scenarios that take one (xfs, generic)")
+    p.add_argument("--fs", help="filesystem, for scenarios that take one (xfs, generic, ext4)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="any scenario option")
 
 

@@ -1,7 +1,8 @@
-"""`mmfuzz explore`: every schedule of one population within a preemption bound."""
+"""`mmfuzz explore`: every schedule of one population, within a preemption bound or all."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from .output import add_output_flags, add_replay_string, race_report
@@ -9,14 +10,29 @@ from .args import (UsageError, add_races_flag, add_run_selection, at_least_one, 
                    parse_overrides, parse_params, positive, scenario_options)
 
 
+def bound(text: str):
+    """--preemptions N or all."""
+    if text == "all":
+        return None
+    try:
+        return positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"not a whole number or 'all': {text!r}") from None
+
+
 def add_command(sub) -> None:
-    p = sub.add_parser("explore", help="run every schedule with up to N preemptions (exhaustive)")
+    p = sub.add_parser("explore", help="run every schedule with up to N preemptions, or every schedule")
     p.add_argument("scenario")
     add_run_selection(p)
-    p.add_argument("--preemptions", type=positive, default=2,
-                   help="the bound: schedules with at most this many preemptions (default 2)")
+    p.add_argument("--preemptions", type=bound, default=2, metavar="N|all",
+                   help="the bound: schedules with at most N preemptions (default 2); "
+                        "all: every interleaving")
     p.add_argument("--max-runs", type=at_least_one, default=200_000,
-                   help="stop after this many schedules (then: INCOMPLETE, exit 3)")
+                   help="stop after this many runs (then: INCOMPLETE, exit 3)")
+    p.add_argument("--max-states", type=positive, default=250_000,
+                   help="stop after this many distinct states (bounds memory: about 3 KiB a state)")
+    p.add_argument("--prune", action="store_true",
+                   help="with N: the stateful search (states explored once), not one run per schedule")
     p.add_argument("--actors", metavar="KIND=N,...", help="the population (default: one of each kind)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (default: every combination)")
@@ -35,20 +51,27 @@ def run_explore(args) -> int:
     check_counts(scen, counts)
     for a in scen.actors:  # unnamed kinds: one of each (or the minimum, if more)
         counts.setdefault(a.kind, (a.min, max(a.min, min(1, a.max))))
+    stateful = args.prune or args.preemptions is None
     try:
         result = exhaust(args.scenario, args.kernel, overrides=parse_overrides(args.overrides),
                          options=scenario_options(args), counts=counts, params=parse_params(args.param),
-                         max_preemptions=args.preemptions, max_runs=args.max_runs)
+                         max_preemptions=args.preemptions, max_runs=args.max_runs,
+                         max_states=args.max_states, prune=args.prune)
     except ValueError as e:  # a parameter that only a strategy describes
         raise UsageError(str(e)) from None
+    cost = f"{result.schedules} schedules, {result.seconds:.1f} s, peak RSS {result.peak_rss_mb:.0f} MiB"
+    counted = (f"{result.states} distinct states, " if stateful else "") + cost
     if args.json:
         print(json.dumps(add_replay_string(result.to_json(), result), indent=2))
     elif result.found:
         print(race_report(result, args))
-        print(f"\nfound with {result.bound} preemption(s) after {result.examples} schedules, "
-              f"{result.seconds:.1f}s; {result.steps} steps, {result.switches} switches")
+        print(f"\nfound with {result.preemptions} preemption(s) ({counted}); "
+              f"{result.steps} steps, {result.switches} switches")
+    elif not result.complete:
+        print(f"mmfuzz: {result.scenario} on {result.kernel}: INCOMPLETE after {result.states} states "
+              f"({cost}): --max-runs or --max-states reached; no violation so far")
     else:
-        scope = "every schedule" if result.complete else "INCOMPLETE: --max-runs reached before all schedules"
-        print(f"mmfuzz: {result.scenario} on {result.kernel}: no violation; {scope} with up to "
-              f"{args.preemptions} preemption(s) ({result.examples} schedules, {result.seconds:.1f}s)")
+        scope = ("in any interleaving" if args.preemptions is None
+                 else f"in every schedule with up to {args.preemptions} preemption(s)")
+        print(f"mmfuzz: {result.scenario} on {result.kernel}: no violation {scope} ({counted})")
     return exit_code(result.found, not result.complete)

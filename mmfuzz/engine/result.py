@@ -33,12 +33,21 @@ class FuzzResult:
     report: str = ""
     culprit: str | None = None
     mode: str = "fuzz"  # or "exhaustive" (mmfuzz.engine.explore)
-    bound: int | None = None  # exhaustive: preemptions searched to, or of the race found
+    # exhaustive: preemptions searched to, or of the race found; "all": no bound
+    bound: int | str | None = None
     complete: bool | None = None  # exhaustive: every schedule within the bound ran
     executed_steps: int = 0  # atomic steps run over all examples (campaign speed)
+    states: int | None = None  # exhaustive: distinct states expanded (the stateful search)
+    schedules: int | None = None  # exhaustive: runs of the engine (each replays a prefix)
+    preemptions: int | None = None  # exhaustive: in the race found
+    peak_rss_mb: float | None = None  # exhaustive: the process's peak resident memory
 
     def to_json(self) -> dict:
-        return attrs.asdict(self)
+        out = attrs.asdict(self)
+        if self.mode == "fuzz":  # the exhaustive search's own fields
+            for name in ("states", "schedules", "preemptions", "peak_rss_mb"):
+                del out[name]
+        return out
 
 
 def header_for(scen, kernel, versions) -> str:

@@ -186,6 +186,34 @@ class Run:
         if not task.alive or type(task.pending) is not str:
             self._check_hang()
 
+    def advance(self, tid: int) -> None:
+        """Re-run a step an earlier run of the same schedule already took and checked.
+
+        The explorer replays prefixes (generators cannot be copied): the code runs and
+        the state changes as in step() (a mutant's elided lock too), but nothing is
+        recorded or checked, so the trace holds only the steps after them.
+        """
+        task = self.tasks[tid]
+        self.current = tid
+        pending = task.pending
+        if type(pending) is Acquire:
+            if task.elided_site is None:
+                self.state.locks.acquire(pending.lock, pending.mode, tid)
+                if self.sites is not None:
+                    self.took(acquire_site(task.gen, pending), pending.lock, tid)
+            else:
+                self.state.locks.elide(pending.lock, tid)
+        task.notes = []
+        task.steps += 1
+        try:
+            task.pending = task.gen.send(None)
+        except StopIteration as stop:
+            task.done, task.result, task.pending = True, stop.value, None
+        if self.watching:
+            self._watch(task)
+            if self.sites is not None:
+                self._watch_waiters()
+
     def _watch(self, task: Task) -> None:
         """Site of the task's pending acquisition: recorded, and elided if it is a mutant's."""
         p = task.pending

@@ -1,15 +1,32 @@
-"""Bounded-exhaustive exploration: every schedule with at most K preemptions.
+"""Exhaustive exploration: every schedule with at most K preemptions, or every schedule.
 
 The default schedule keeps running the current task, and when it blocks or finishes
 runs the lowest-numbered runnable one. A *preemption* is a step where another task
 runs instead. Most races need very few (the 2026 PUD race needs one), so trying every
 schedule with up to K of them, K = 0, 1, 2, ..., finds the race with the fewest
 switches first, and a clean result is a proof within that bound: a statement that
-fuzzing alone cannot make.
+fuzzing alone cannot make. With no bound (``max_preemptions=None``) a clean result
+holds for every interleaving of the population.
 
-Search is stateless: each schedule is one fresh run of the deterministic engine, named
-by its preemptions (step index, task id), indices strictly increasing, so no schedule
-is run twice.
+Two searches:
+
+- stateless: each schedule is one fresh run of the deterministic engine, named by its
+  preemptions (step index, task id), indices strictly increasing, so no schedule is
+  run twice. It picks the printed race: the shortest among the fewest preemptions.
+- stateful (``prune=True``, and always without a bound): a depth-first search over
+  states. After each step the run's state is keyed (statekey.py: the model and every
+  task's generator frames); a state already expanded with as large a remaining
+  preemption budget is not expanded again.
+  Generators cannot be copied, so going back to a state replays its schedule from
+  the start (Run.advance: no checks, no trace). A state the key cannot capture is
+  expanded without caching. A state met again on the current path with the same
+  budget is a cycle: a schedule that runs forever (``no-livelock``, as the stateless
+  search reports after Run.max_steps steps).
+
+With pruning, the bounded search uses the stateful search to find the first bound with
+a violation (or prove there is none) and the stateless one only on that bound to pick
+the race, so both print the same race; the unbounded search finds any race, then the
+bounded search up to its preemptions prints the canonical one.
 """
 
 from __future__ import annotations
@@ -19,32 +36,48 @@ import time
 import attrs
 
 from .run import Run
+from .statekey import Unfreezable, skip_fields, state_key
+from .task import Task
 from .violations import Violation
+
+# what a task's future does not depend on: the step count, the last step's notes (and
+# `locks` is the state's lock table, in the key already)
+skip_fields(Task, ("locks", "steps", "notes"))
 
 
 @attrs.define
 class ExploreResult:
     found: Violation | None
     runs: int
-    bound: int  # the preemption bound searched to (inclusive)
-    complete: bool  # every schedule within the bound was run
+    bound: int | None  # the preemption bound searched to (inclusive); None: no bound
+    complete: bool  # every schedule within the bound was run (or covered by a state explored)
     preemptions: int | None = None  # in the race found
     seconds: float = 0.0
+    states: int = 0  # distinct states the stateful search expanded (0 when stateless)
+    uncached: int = 0  # states it expanded without a key (Unfreezable)
 
 
 class Explorer:
     def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000,
-                 run_kw: dict | None = None):
+                 max_states: int | None = None, prune: bool = False, run_kw: dict | None = None):
         self.args = (scenario, kernel_cls, population, params, versions)
         self.run_kw = dict(run_kw or {})  # passed to every Run
         self.max_runs = max_runs
+        self.max_states = max_states
+        self.prune = prune
         self.runs = 0
-        self.steps = 0  # atomic steps over all runs
+        self.steps = 0  # atomic steps over all runs (replayed ones included)
+        self.states = 0  # distinct states of the last stateful search
+        self.uncached = 0
 
+    def new_run(self) -> Run:
+        return Run(*self.args, **self.run_kw)
+
+    # -- stateless ------------------------------------------------------------------
     def execute(self, preempt: dict[int, int]):
         """Run one schedule. Returns (violation or None, alternatives per step index)."""
         self.runs += 1
-        run = Run(*self.args, **self.run_kw)
+        run = self.new_run()
         alternatives: list[list[int]] = []
         try:
             while True:
@@ -59,27 +92,6 @@ class Explorer:
         except Violation as v:
             self.steps += len(run.trace)
             return v, alternatives
-
-    def search(self, max_preemptions: int, stop_at_first: bool = True,
-               invariant: str | None = None) -> ExploreResult:
-        start = time.perf_counter()
-        best: Violation | None = None
-        best_k = None
-        complete = True
-        for k in range(max_preemptions + 1):
-            for v in self._schedules_with(k):
-                if v is None:
-                    complete = False
-                    break
-                if invariant is not None and v.invariant != invariant:
-                    continue
-                if best is None or len(v.run.trace) < len(best.run.trace):
-                    best, best_k = v, k
-            if best is not None and stop_at_first or not complete:
-                return ExploreResult(best, self.runs, k, complete, best_k,
-                                     round(time.perf_counter() - start, 3))
-        return ExploreResult(best, self.runs, max_preemptions, complete, best_k,
-                             round(time.perf_counter() - start, 3))
 
     def _schedules_with(self, k: int):
         """Yield each violation among schedules with exactly k preemptions; None if out of runs."""
@@ -98,3 +110,201 @@ class Explorer:
             for i in range(len(alts) - 1, last, -1):
                 for tid in alts[i]:
                     stack.append((preempt | {i: tid}, i))
+
+    def _best_with(self, k: int, invariant: str | None):
+        """(shortest violation among schedules with exactly k preemptions, complete)."""
+        best = None
+        for v in self._schedules_with(k):
+            if v is None:
+                return best, False
+            if invariant is not None and v.invariant != invariant:
+                continue
+            if best is None or len(v.run.trace) < len(best.run.trace):
+                best = v
+        return best, True
+
+    # -- the search -----------------------------------------------------------------
+    def search(self, max_preemptions: int | None, stop_at_first: bool = True,
+               invariant: str | None = None) -> ExploreResult:
+        """Every schedule with up to `max_preemptions` preemptions (None: every schedule).
+
+        With no bound the search always stops at the first race (then printed in its
+        fewest-preemption form)."""
+        start = time.perf_counter()
+        if max_preemptions is None:
+            return self._search_all(invariant, start)
+        best: Violation | None = None
+        best_k = None
+        complete = True
+        states = 0
+        for k in range(max_preemptions + 1):
+            if self.prune:
+                found, complete = self._dfs(k, invariant)
+                states = max(states, self.states)
+                # the printed race: the stateless search's pick on this bound, if affordable
+                v = self._best_with(k, invariant)[0] if found is not None else None
+                v, level_complete = v or found, True
+            else:
+                v, level_complete = self._best_with(k, invariant)
+            complete = complete and level_complete
+            if v is not None and (best is None or len(v.run.trace) < len(best.run.trace)):
+                best, best_k = v, k
+            if best is not None and stop_at_first or not complete:
+                return self._result(best, k, complete, best_k, start, states)
+        return self._result(best, max_preemptions, complete, best_k, start, states)
+
+    def _result(self, found, bound, complete, preemptions, start, states) -> ExploreResult:
+        return ExploreResult(found, self.runs, bound, complete, preemptions,
+                             round(time.perf_counter() - start, 3), states, self.uncached)
+
+    def _search_all(self, invariant, start) -> ExploreResult:
+        found, complete = self._dfs(None, invariant)
+        states = self.states
+        if found is None:
+            return self._result(None, None, complete, None, start, states)
+        # the canonical race: the fewest preemptions, as the bounded search prints it
+        least = self.preemptions(found)
+        prune, self.prune = self.prune, True
+        try:
+            bounded = self.search(least, invariant=invariant)
+        finally:
+            self.prune = prune
+        if bounded.found is not None:
+            found, least = bounded.found, bounded.preemptions
+        return self._result(found, None, True, least, start, states)
+
+    def preemptions(self, v: Violation) -> int:
+        """How many steps of the violation's schedule are not the default schedule's."""
+        run = self.new_run()
+        tids = [s.tid for s in v.run.trace]
+        n = 0
+        for i, tid in enumerate(tids):
+            n += tid != run.default_task()
+            if i + 1 < len(tids):  # the last step broke something: not re-run
+                run.advance(tid)
+        return n
+
+    # -- the stateful search --------------------------------------------------------------
+    def key(self, run: Run, with_current: bool):
+        """The run's state as a hashable value; None if it cannot be captured."""
+        try:
+            return state_key(run.state, run.kernel, run.tasks, run.current if with_current else None)
+        except Unfreezable:
+            return None
+
+    def _replay(self, path: list[int]) -> Run:
+        self.runs += 1
+        self.steps += len(path)
+        run = self.new_run()
+        for tid in path:
+            run.advance(tid)
+        return run
+
+    def _reexecute(self, path: list[int], cycle: list[int] = ()) -> Violation:
+        """The violation a schedule ends in, from a full run (trace, checks); a cycle
+        repeats until the run is declared a livelock."""
+        self.runs += 1
+        run = self.new_run()
+        try:
+            for tid in path:
+                run.step(tid)
+            for _ in range(run.max_steps + 1):
+                for tid in cycle:
+                    run.step(tid)
+        except Violation as v:
+            self.steps += len(run.trace)
+            return v
+        raise AssertionError("the explorer's schedule does not end in the violation it found")
+
+    def _children(self, run: Run, budget: int | None) -> list[tuple[int, int]]:
+        """(task id, preemptions it costs): the default task first."""
+        default = run.default_task()
+        if default is None:
+            return []
+        out = [(default, 0)]
+        if budget is None or budget > 0:
+            out += [(t.id, 1) for t in run.tasks if t.id != default and run.runnable(t)]
+        return out
+
+    def invariants_broken(self, max_preemptions: int | None) -> tuple[set[str], bool]:
+        """(every invariant some schedule within the bound breaks, complete): the whole
+        space, not stopping at a race; stateful when pruning (or with no bound)."""
+        broken: set[str] = set()
+        if self.prune or max_preemptions is None:
+            complete = self._dfs(max_preemptions, None, collect=broken)[1]
+            return broken, complete
+        for k in range(max_preemptions + 1):
+            for v in self._schedules_with(k):
+                if v is None:
+                    return broken, False
+                broken.add(v.invariant)
+        return broken, True
+
+    def _dfs(self, bound: int | None, invariant: str | None, collect: set | None = None):
+        """(first violation found or None, complete) over every schedule within `bound`;
+        with `collect`, every invariant broken goes there and the search goes on."""
+        with_current = bound is not None  # the preemption a step costs depends on it
+        visited: dict = {}  # key -> the largest remaining budget it was expanded with
+        on_path: dict = {}  # key -> (depth, budget) of the states on the current path
+        self.states = 0
+        run = self._replay([])
+        path: list[int] = []
+        frames: list[list] = []  # [key, depth, budget, children, next child]
+
+        def push(key, depth, budget):
+            if key is None:
+                self.uncached += 1
+            else:
+                visited[key] = budget if budget is not None else 0
+                on_path[key] = (depth, budget)
+                self.states = len(visited)
+            frames.append([key, depth, budget, self._children(run, budget), 0])
+
+        push(self.key(run, with_current), 0, bound)
+        while frames:
+            frame = frames[-1]
+            key, depth, budget, children, i = frame
+            if i == len(children):
+                frames.pop()
+                if key is not None:
+                    del on_path[key]
+                continue
+            if self.runs >= self.max_runs or (self.max_states is not None and len(visited) >= self.max_states):
+                return None, False
+            frame[4] = i + 1
+            tid, cost = children[i]
+            if run is None or len(path) != depth:
+                run = self._replay(path[:depth])
+            del path[depth:]
+            path.append(tid)
+            try:
+                run.step(tid)
+            except Violation as v:
+                run = None
+                if collect is not None:
+                    collect.add(v.invariant)
+                elif invariant is None or v.invariant == invariant:
+                    return self._reexecute(path), True
+                continue
+            self.steps += 1
+            left = budget - cost if budget is not None else None
+            child = self.key(run, with_current)
+            if child is not None:
+                again = on_path.get(child)
+                if again is not None and again[1] == left:
+                    # back on the path with the same budget: this loop can run forever
+                    if collect is not None:
+                        collect.add("no-livelock")
+                    elif invariant is None or invariant == "no-livelock":
+                        return self._reexecute(path[:again[0]], path[again[0]:]), True
+                    continue
+                if visited.get(child, -1) >= (left if left is not None else 0):
+                    continue
+            elif depth + 1 > run.max_steps:  # an uncached loop: the run's own livelock check
+                if collect is not None:
+                    collect.add("no-livelock")
+                elif invariant is None or invariant == "no-livelock":
+                    return self._reexecute(path), True
+                continue
+            push(child, depth + 1, left)
+        return None, True

@@ -57,7 +57,7 @@ def verdict(scenario: str, kernel: str, *, overrides=None, options=None, populat
         if r.found:
             out.status, out.invariant, out.message = RACY, r.invariant, r.message
             # the race's own CPUs (the canonical form has the fewest), not the searched population
-            out.preemptions, out.population = r.bound, dict(Counter(r.population))
+            out.preemptions, out.population = r.preemptions, dict(Counter(r.population))
             out.replay_string = encode_result(r)
             return out
         if not r.complete:

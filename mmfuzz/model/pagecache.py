@@ -30,6 +30,11 @@ class AddressSpace:
         return f"i_mutex:{self.name}"
 
     @property
+    def i_alloc_sem(self) -> str:
+        """inode->i_alloc_sem (2.6.x): hole punch holds it for write."""
+        return f"i_alloc_sem:{self.name}"
+
+    @property
     def i_mmap_lock(self) -> str:
         """i_mmap_lock (a spinlock before 2.6.27) / i_mmap_rwsem (since)."""
         return f"i_mmap:{self.name}"

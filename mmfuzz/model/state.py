@@ -1,4 +1,4 @@
-"""The whole machine a run works on: plain data, deterministic, hashable via freeze()."""
+"""The whole machine a run works on: plain data, deterministic, keyed by key()."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import copy
 import attrs
 
 from mmfuzz.engine.locks import LockTable
+from mmfuzz.engine.statekey import state_key
 
 from .memory import PhysMem
 
@@ -29,18 +30,7 @@ class State:
     def clone(self) -> "State":
         return copy.deepcopy(self)
 
-    def key(self):
-        """A hashable snapshot, for state hashing in an exhaustive explorer."""
-        return freeze(self)
-
-
-def freeze(obj):
-    if attrs.has(type(obj)):
-        return (type(obj).__name__,) + tuple(freeze(getattr(obj, f.name)) for f in attrs.fields(type(obj)))
-    if isinstance(obj, dict):
-        return tuple(sorted((freeze(k), freeze(v)) for k, v in obj.items()))
-    if isinstance(obj, (list, tuple)):
-        return tuple(freeze(x) for x in obj)
-    if isinstance(obj, (set, frozenset)):
-        return tuple(sorted(freeze(x) for x in obj))
-    return obj
+    def key(self) -> bytes:
+        """The state as bytes: equal for equal states (mmfuzz.engine.statekey). The
+        explorer keys the state together with the tasks, in one key."""
+        return state_key(self)

@@ -1,4 +1,4 @@
-"""2020: hole punch vs page-cache fills (fault, fault-around, read, readahead), XFS and a generic fs.
+"""2020: hole punch and truncate vs page-cache fills (fault, fault-around, read, readahead).
 
 A file of two pages, each on its own disk block, is mapped shared (MADV_RANDOM) by one
 process. The punch frees both pages' blocks (FALLOC_FL_PUNCH_HOLE|KEEP_SIZE); the disk
@@ -10,6 +10,10 @@ Two scenarios:
 - ``punch-vs-fill``: Jan Kara's race (730633f0b7f9): can a fault, read() or readahead
   instantiate a page between the truncate and the freeing of the blocks, so that the
   hole keeps stale data of a freed (reused) block?
+- ``truncate-vs-fault-around``: truncate(2) to one page (truncate_setsize(): i_size
+  first, then truncate_pagecache()'s two unmaps around truncate_inode_pages()) vs
+  fault-around and read(): the i_size checks under the page lock are what keep a fault
+  from mapping a page beyond the new EOF.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from mmfuzz.model.pgtable import mk_leaf
 from mmfuzz.model.state import State
 
 # import for registration of the code paths these scenarios run
+import mmfuzz.kernel.fs.ext4.inode  # noqa: F401,E402
 import mmfuzz.kernel.fs.genericfs  # noqa: F401,E402
 import mmfuzz.kernel.fs.readpage  # noqa: F401,E402
 import mmfuzz.kernel.fs.xfs.xfs_bmap_util  # noqa: F401,E402
@@ -54,6 +59,8 @@ def punch_hole(k, t, s):
     def vfs_fallocate():
         if _fs(s) == "xfs":
             yield from k.xfs_file_fallocate(t, FILE, *PUNCH)
+        elif _fs(s) == "ext4":
+            yield from k.ext4_punch_hole(t, FILE, *PUNCH)
         else:
             yield from k.genericfs_fallocate(t, FILE, *PUNCH)
         s.extra["punch_returned"] = True  # part of the punch's last step
@@ -83,6 +90,8 @@ def buffered_read(k, t, s):
         t.seen["after_punch"] = s.extra["punch_returned"]
         if _fs(s) == "xfs":
             data = yield from k.xfs_file_read_iter(t, FILE, index)
+        elif _fs(s) == "ext4":
+            data = yield from k.ext4_file_read_iter(t, FILE, index)
         else:
             data = yield from k.generic_file_read_iter(t, FILE, index)
         t.seen["read"] = (index, data)
@@ -116,8 +125,10 @@ def write_other_file(k, t, s):
 class PunchHoleBase(Scenario):
     paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
              "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
-             "pte_offset_map_lock", "xfs_file", "xfs_free_file_space", "genericfs")
-    options = {"fs": ("xfs", "generic")}
+             "pte_offset_map_lock", "xfs_file", "xfs_free_file_space", "genericfs", "ext4")
+    # xfs and ext4 as they are; generic: a filesystem whose fill paths (fault, read,
+    # readahead) take no lock the punch holds, as ceph and cifs before v5.15
+    options = {"fs": ("xfs", "generic", "ext4")}
 
     def initial_state(self, k, params):
         s = State()
@@ -284,7 +295,8 @@ class PunchVsFill(PunchHoleBase):
         "fault_index": [0, 1],
         "read_index": [0, 1],
     }
-    racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}},)
+    # ext4 (i_mmap_sem on fault and punch since v4.5) only through read() and fadvise
+    racy_on = ({"kernel": "v5.9", "options": {"fs": "generic"}}, {"kernel": "v5.9", "options": {"fs": "ext4"}})
     # each rests on the lock that keeps a fill from instantiating a page under the punch
     # (XFS IOLOCK/MMAPLOCK, then invalidate_lock), and on the page locks and the re-unmap
     _PAGE_LOCKS = {"lock_page in filemap_fault": "no-stale-pte",
@@ -308,4 +320,81 @@ class PunchVsFill(PunchHoleBase):
             "trylock_page(page) in filemap_map_pages": "no-stale-pte",
             "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
             "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}})
+    # ext4 v5.15 is clean, and racy again with v5.8's readahead or fault path: checked in
+    # tests/test_race_2020.py until it names its rests_on protections
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
+
+
+def truncater(k, t, s):
+    """truncate(fd, 1 page): the second page goes beyond EOF."""
+    def do_sys_truncate():
+        yield from k.genericfs_setattr(t, FILE, NEW_SIZE)
+        s.extra["punch_returned"] = True  # the truncate's last step; faults and reads note it
+    return do_sys_truncate()
+
+
+NEW_SIZE = 1
+
+
+@scenario
+class TruncateVsFaultAround(PunchHoleBase):
+    name = "truncate-vs-fault-around"
+    doc = "truncate(2) (truncate_pagecache) vs fault-around, ->fault and read(): faults beyond the new EOF (2020)"
+    paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
+             "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
+             "pte_offset_map_lock", "genericfs")
+    options = {"fs": ("generic",)}
+    actors = (
+        Actor("truncate", "truncate(1 page)", truncater, min=1, max=1),
+        Actor("fault", "read fault", read_fault, min=1, max=2),
+        Actor("read", "read()", buffered_read, min=0, max=1),
+    )
+    # the fault and the read both at the page the truncate removes (explored cheaply)
+    params = {
+        "cached": [False, True],
+        "prefaulted": [False],
+        "fault_index": [1],
+        "read_index": [1],
+    }
+    # a fault or read() that started before the truncate can leave a page beyond EOF in the
+    # cache (the kernel does too); the i_size checks under the page lock keep it unmapped
+    racy_on = ({"kernel": "v5.9", "overrides": {"filemap_map_pages": "mutant-no-isize-check"}},
+               {"kernel": "v5.9", "overrides": {"filemap_fault": "mutant-no-isize-recheck"}})
+    # v5.9 is clean (tests/test_race_2020.py checks it and both mutants); it names no
+    # rests_on protections for mutate yet, so it is not declared clean here
+    clean_on = ()
+    explore_with = ({"truncate": 1, "fault": 1}, {"truncate": 1, "fault": 1, "read": 1})
+
+    def invariants(self, run):
+        s = run.state
+        vma = s.mm.find_vma(VMA)
+        size = s.files[FILE].i_size
+        for addr in range(vma.start, vma.end):
+            hit = translate(s.mem, s.mm, addr)
+            if hit is None or not isinstance(s.mem.frames.get(hit[1].pfn), Folio):
+                continue
+            folio = s.mem.frames[hit[1].pfn]
+            index = vma.pgoff + addr - vma.start
+            if folio.freed:
+                raise InvariantBroken("no-stale-pte", f"the PTE of page {addr:#x} maps pfn {hit[1].pfn:#x}, a freed page")
+            if not s.extra["punch_returned"]:
+                continue
+            if index >= size:
+                raise InvariantBroken(
+                    "no-pte-beyond-eof",
+                    f"truncate to {size} page(s) has returned, and the PTE of page {addr:#x} (index {index}) maps "
+                    f"pfn {hit[1].pfn:#x} ({folio.data}, {'in the cache' if folio.mapping else 'not in the cache'}): "
+                    f"an access beyond EOF must SIGBUS")
+            if folio.mapping != FILE:
+                raise InvariantBroken(
+                    "no-stale-pte",
+                    f"truncate has returned, and the PTE of page {addr:#x} maps pfn {hit[1].pfn:#x}, which left "
+                    f"the page cache (page->mapping == NULL)")
+
+    def on_finish(self, run, task):
+        if task.kind == "read" and task.seen.get("after_punch"):
+            index, data = task.seen["read"]
+            size = run.state.files[FILE].i_size
+            if index >= size and data is not None:
+                raise InvariantBroken("read-beyond-eof", f"{task.title} began after truncate to {size} page(s) "
+                                                         f"returned and read {data} at page {index}")

@@ -1,10 +1,13 @@
-"""A filesystem on the generic page-cache paths: fill paths take no filesystem lock.
+"""A filesystem on the generic page-cache paths: no fill path takes a lock the punch holds.
 
-Before v5.15 several filesystems filled the page cache with no lock against hole punch
-on some path (ext4 on read() and readahead; others on faults too): the punch held
-inode_lock, which faults cannot take. v5.15 gave them mapping->invalidate_lock
-(730633f0b7f9 and the per-filesystem conversions in the same pull). The punch here
-is the common shape: lock, truncate_pagecache_range(), free the blocks, unlock.
+It stands for the filesystems that, before v5.15, protected *no* fill path against hole
+punch: faults, read() and readahead all unlocked, the punch under inode_lock only, which
+faults cannot take. Jan Kara's v4 cover letter (Apr 2021) names ceph and cifs as having
+no protection against the page-fault race either. ext4 and f2fs are not this: they took
+i_mmap_sem in ->fault since v4.5 (see fs/ext4/inode.py, --fs ext4). v5.15 gave them all
+mapping->invalidate_lock (730633f0b7f9 and the per-filesystem conversions in the same
+pull). The punch here is the common shape: lock, truncate_pagecache_range(), free the
+blocks, unlock.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ VM_OPS["generic"] = GenericFileVmOps()
 
 
 @genericfs.version("v5.8", since="v5.8",
-                   models="pre-v5.15 punch_hole under inode_lock only; fill paths unlocked (as ext4 read/readahead, f2fs, fuse, ceph, cifs)")
+                   models="pre-v5.15 punch_hole under inode_lock only; every fill path unlocked (as ceph and cifs)")
 class GenericFsV58(KernelCode):
     """punch_hole(): inode_lock, truncate_pagecache_range(), free the blocks."""
 
@@ -49,6 +52,18 @@ class GenericFsV58(KernelCode):
         yield from self.truncate_pagecache_range(t, name, start, end)
         yield from self.genericfs_remove_space(t, name, start, end)
 
+    def genericfs_setattr(self, t, name: str, newsize: int):
+        """truncate(2) to newsize pages, as ext2: inode_lock, ext2_setattr() -> ext2_setsize():
+        truncate_setsize(), then __ext2_truncate_blocks() (its dax_sem does not cover page-cache faults)."""
+        inode = self.s.extra["fs"].inodes[name]
+        yield from down_write(t, inode.i_rwsem)
+        yield from self.genericfs_setsize(t, name, newsize)
+        up_write(t, inode.i_rwsem)
+
+    def genericfs_setsize(self, t, name: str, newsize: int):
+        yield from self.truncate_setsize(t, name, newsize)
+        yield from self.genericfs_remove_space(t, name, newsize, max(self.s.extra["fs"].inodes[name].bmap, default=-1) + 1)
+
     def genericfs_remove_space(self, t, name: str, start: int, end: int):
         fs = self.s.extra["fs"]
         inode = fs.inodes[name]
@@ -61,7 +76,7 @@ class GenericFsV58(KernelCode):
 
 
 @genericfs.version("v5.15", since="v5.15", commit="730633f0b7f9",
-                   models="v5.15 conversions to invalidate_lock (e.g. ext4, f2fs, fuse, ceph, cifs in Jan Kara's pull)")
+                   models="v5.15 conversions to invalidate_lock (ceph, cifs and the others in Jan Kara's pull)")
 class GenericFsV515(GenericFsV58):
     """punch_hole() holds filemap_invalidate_lock() from the truncate to the block freeing."""
 
@@ -70,4 +85,10 @@ class GenericFsV515(GenericFsV58):
         yield from down_write(t, space.invalidate_lock)  # filemap_invalidate_lock()
         yield from self.truncate_pagecache_range(t, name, start, end)
         yield from self.genericfs_remove_space(t, name, start, end)
+        up_write(t, space.invalidate_lock)
+
+    def genericfs_setsize(self, t, name: str, newsize: int):
+        space = self.s.files[name]
+        yield from down_write(t, space.invalidate_lock)  # ext2_setsize(): filemap_invalidate_lock()
+        yield from GenericFsV58.genericfs_setsize(self, t, name, newsize)
         up_write(t, space.invalidate_lock)

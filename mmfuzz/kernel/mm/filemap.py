@@ -455,12 +455,29 @@ class FilemapFaultV58(_KernelCode):
                 self.folio_put(pfn)
                 pfn = None
                 continue  # goto retry_find
-            if offset >= space.i_size:  # must recheck i_size under page lock
+            if self.filemap_fault_beyond_eof(t, space, offset):  # must recheck i_size under page lock
                 _unlock_page(t, pfn)
                 self.folio_put(pfn)
                 return _SIGBUS
             vmf.page = pfn
             return _LOCKED
+
+    def filemap_fault_beyond_eof(self, t, space, offset: int) -> bool:
+        """The page is locked: truncate cannot have passed it, so a page still inside
+        i_size now stays inside until the fault has mapped it."""
+        if offset >= space.i_size:
+            t.note(f"index {offset} >= i_size {space.i_size} under the page lock: SIGBUS")
+            return True
+        return False
+
+
+@filemap_fault.version("mutant-no-isize-recheck",
+                       models="Mutant: v5.8 filemap_fault() without the i_size re-check under the page lock")
+class FilemapFaultNoIsizeRecheck(FilemapFaultV58):
+    """Mutant: a fault that passed the first i_size check maps whatever page it then finds or creates."""
+
+    def filemap_fault_beyond_eof(self, t, space, offset: int) -> bool:
+        return False
 
 
 @filemap_fault.version("v5.15", since="v5.15", commit="730633f0b7f9",
@@ -508,7 +525,8 @@ class FilemapFaultV515(_KernelCode):
                 self.folio_put(pfn)
                 pfn = None
                 continue
-            if offset >= space.i_size:
+            if offset >= space.i_size:  # must recheck i_size under page lock
+                t.note(f"index {offset} >= i_size {space.i_size} under the page lock: SIGBUS")
                 _unlock_page(t, pfn)
                 self.folio_put(pfn)
                 if mapping_locked:
@@ -563,7 +581,7 @@ class FilemapMapPagesV58(_KernelCode):
                 index += 1
                 continue
             # under the page lock: mapping, uptodate and i_size (B.1.7, B.1.8)
-            if folio.mapping != mapping or "uptodate" not in folio.flags or index >= space.i_size:
+            if folio.mapping != mapping or "uptodate" not in folio.flags or self.map_pages_beyond_eof(space, index):
                 t.note(f"page {pfn:#x}: mapping {folio.mapping} / !uptodate / beyond EOF: skip")
                 _unlock_page(t, pfn)
                 self.folio_put(pfn)
@@ -579,6 +597,19 @@ class FilemapMapPagesV58(_KernelCode):
             if ret:
                 self.folio_put(pfn)
             index += 1
+
+    def map_pages_beyond_eof(self, space, index: int) -> bool:
+        """max_idx = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE); if (index >= max_idx) goto unlock;"""
+        return index >= space.i_size
+
+
+@filemap_map_pages.version("mutant-no-isize-check",
+                           models="Mutant: v5.8 filemap_map_pages() without the max_idx (i_size) check under the page lock")
+class FilemapMapPagesNoIsizeCheck(FilemapMapPagesV58):
+    """Mutant: fault-around maps a cached page beyond EOF that it trylocked."""
+
+    def map_pages_beyond_eof(self, space, index: int) -> bool:
+        return False
 
 
 @filemap_read.version("v5.8", since="v5.8",
@@ -617,8 +648,12 @@ class FilemapReadV58(_KernelCode):
                         _unlock_page(t, pfn)
                     else:
                         yield from self.a_ops_readpage(t, mapping, pfn)
-            # page_ok: i_size does not change here
+            # page_ok: "i_size must be checked after we know the page is Uptodate" (same step)
             yield "copy_page_to_iter(page, offset, nr, iter)"
+            if index >= self.s.files[mapping].i_size:
+                t.note(f"index {index} >= i_size {self.s.files[mapping].i_size}: EOF, nothing copied")
+                self.folio_put(pfn)
+                return None
             data = self.folio(pfn).data
             t.note(f"read() copies {data} from page {pfn:#x}")
             self.folio_put(pfn)
@@ -640,6 +675,10 @@ class FilemapReadV515(_KernelCode):
             if pfn is None:
                 continue  # AOP_TRUNCATED_PAGE / -EEXIST: try again
             yield "copy_page_to_iter(page, offset, nr, iter)"
+            if index >= self.s.files[mapping].i_size:  # isize = i_size_read(inode), in the same step
+                t.note(f"index {index} >= i_size {self.s.files[mapping].i_size}: EOF, nothing copied")
+                self.folio_put(pfn)
+                return None
             data = self.folio(pfn).data
             t.note(f"read() copies {data} from page {pfn:#x}")
             self.folio_put(pfn)

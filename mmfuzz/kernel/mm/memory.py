@@ -454,7 +454,7 @@ class DoReadFaultV58(KernelCode):
 
 from mmfuzz.engine.task import inline  # noqa: E402
 from mmfuzz.engine.violations import Bug  # noqa: E402
-from mmfuzz.kernel.locking import PageLocked, lock_page, mutex_lock, mutex_unlock, unlock_page  # noqa: E402,F811
+from mmfuzz.kernel.locking import PageLocked, down_write, lock_page, mutex_lock, mutex_unlock, unlock_page, up_write  # noqa: E402,F811,E501
 from mmfuzz.kernel.mm.pgtable_generic import pte_offset_map_lock, ptl_of_table  # noqa: E402
 from mmfuzz.model.pgtable import mk_leaf, pte_none  # noqa: E402,F811
 
@@ -594,6 +594,7 @@ class DoNoPageV2623(DoNoPageV2620):
             raise Bug("BUG_ON(vma->vm_flags & VM_CAN_INVALIDATE && !PageLocked(nopage_page))")
         if not can_invalidate:
             yield from lock_page(t, nopage_page)
+        unlocked = self.unlock_before_mapping(t, nopage_page)
         page, anon = nopage_page, False
         if write_access and "VM_SHARED" not in vma.flags:
             # the pagecache page stays locked while the COW copy is mapped
@@ -612,12 +613,28 @@ class DoNoPageV2623(DoNoPageV2620):
         else:
             release_nopage = True  # not anon, but release nopage_page
         self.pte_unmap_unlock(t, pte, ptl)
-        unlock_page(t, nopage_page)  # out:
+        if not unlocked:
+            unlock_page(t, nopage_page)  # out:
         if release_nopage:
             self.page_cache_release(nopage_page)
         elif dirty_page is not None:
             yield from self.set_page_dirty_balance(t, dirty_page)
         return VM_FAULT_MINOR
+
+
+    def unlock_before_mapping(self, t, pfn: int) -> bool:
+        """The fix: nothing; the page stays locked until its PTE is set."""
+        return False
+
+
+@do_no_page.version("mutant-early-unlock",
+                    models="Mutant: d00806b18315's do_no_page() with unlock_page() moved before the PTE is set")
+class DoNoPageEarlyUnlock(DoNoPageV2623):
+    """Mutant: the page lock no longer covers 'look up, then map': the 2.6.20 window reopens."""
+
+    def unlock_before_mapping(self, t, pfn: int) -> bool:
+        unlock_page(t, pfn)
+        return True
 
 
 do_no_page.retire(END_OF_2007_MODEL, "->nopage gave way to ->fault (__do_fault) in 2.6.23-2.6.26")
@@ -667,6 +684,8 @@ class UnmapMappingRangeV2623(UnmapMappingRangeV2620):
 
 
 @vmtruncate.version("v2.6.20", since="v2.6.20",
+                    racy="with d00806b18315's do_no_page() (no truncate_count retry) one unmap is not enough: "
+                         "a COW fault past its i_size check maps its copy after it (1 preemption)",
                     models="v2.6.20 mm/memory.c vmtruncate(): i_size_write, unmap_mapping_range(even_cows=1), "
                            "truncate_inode_pages; called under i_mutex (do_truncate -> notify_change)")
 class VmtruncateV2620(KernelCode):
@@ -724,11 +743,18 @@ class VmtruncateV2623(VmtruncateV2620):
 
 
 @vmtruncate.version("rfc-jan2007",
-                    racy="no unmap with even_cows: a private COW page survives beyond i_size",
+                    racy="not a race: with no even_cows unmap left, a private COW page made before the truncate "
+                         "survives it with 0 preemptions",
                     models="Nick Piggin's January 2007 RFC '[patch 3/7] mm: fix fault vs invalidate race for "
                            "linear mappings' (also the Feb 2007 posting, seed 001): vmtruncate() without unmap_mapping_range()")
 class VmtruncateRfcJan2007(VmtruncateV2620):
-    """i_size_write, then truncate_inode_pages() alone: it unmaps only pagecache pages it finds mapped."""
+    """i_size_write, then truncate_inode_pages() alone: vmtruncate()'s only even_cows=1 unmap is gone.
+
+    truncate_inode_pages() unmaps only the pagecache pages it finds mapped (even_cows=0), so
+    a private COW copy beyond the new EOF is never unmapped, however the CPUs interleave:
+    a sequential bug, not a race. The race the merged second unmap closes is the other
+    one: d00806b18315 with v2.6.20's single unmap (--with vmtruncate=v2.6.20 on v2.6.23).
+    """
 
     @inline
     def vmtruncate_unmap(self, t, mapping: str, offset: int):
@@ -739,6 +765,52 @@ class VmtruncateRfcJan2007(VmtruncateV2620):
 vmtruncate.retire(END_OF_2007_MODEL, "not modelled after the 2007 race")
 
 
+# Sources: v2.6.20 mm/memory.c and mm/madvise.c (sagsango/linux-2.6.20@5307b79f); 2.6.23.17
+# mm/memory.c (zheharry/linux-sh4-2.6.23.17_stm23_A18B@883c445f97b8)
+vmtruncate_range = code_path(
+    "vmtruncate_range", file="mm/memory.c",
+    doc="madvise(MADV_REMOVE) -> madvise_remove() -> vmtruncate_range(): punch a hole inside i_size (tmpfs)")
+
+
+@vmtruncate_range.version("v2.6.20", since="v2.6.20",
+                          racy="i_size does not change, so the truncate_count seqlock cannot tell a fault that "
+                               "read the count after the unmap that its page is going (as with invalidation)",
+                          models="v2.6.20 mm/memory.c vmtruncate_range(): i_mutex, i_alloc_sem (write), "
+                                 "unmap_mapping_range(even_cows=1), truncate_inode_pages_range(), ->truncate_range()")
+class VmtruncateRangeV2620(KernelCode):
+    """Unmap the hole, drop its pages, let the filesystem free the rest; i_size unchanged."""
+
+    def vmtruncate_range(self, t, mapping: str, offset: int, end: int):
+        """Pages [offset, end], end inclusive (madvise_remove() passes the last byte)."""
+        space = self.s.files[mapping]
+        yield from mutex_lock(t, space.i_mutex)
+        yield from down_write(t, space.i_alloc_sem)
+        yield from self.unmap_mapping_range(t, mapping, offset, end - offset + 1, True)
+        yield from self.truncate_inode_pages_range(t, mapping, offset, end)
+        yield from self.vmtruncate_range_unmap_again(t, mapping, offset, end)
+        yield from self.shmem_truncate_range(t, mapping, offset, end)  # inode->i_op->truncate_range()
+        up_write(t, space.i_alloc_sem)
+        mutex_unlock(t, space.i_mutex)
+        return 0
+
+    @inline
+    def vmtruncate_range_unmap_again(self, t, mapping: str, offset: int, end: int):
+        return
+        yield
+
+
+@vmtruncate_range.version("v2.6.23", since="v2.6.23", commit="d00806b18315",
+                          models="d00806b18315 as merged: a second unmap_mapping_range(even_cows=1) after "
+                                 "truncate_inode_pages_range() (read in 2.6.23.17)")
+class VmtruncateRangeV2623(VmtruncateRangeV2620):
+    """unmap, truncate_inode_pages_range, unmap again, ->truncate_range."""
+
+    @inline
+    def vmtruncate_range_unmap_again(self, t, mapping: str, offset: int, end: int):
+        yield from self.unmap_mapping_range(t, mapping, offset, end - offset + 1, True)
+
+
+vmtruncate_range.retire(END_OF_2007_MODEL, "not modelled after the 2007 race")
 # ---- protection mutants of the 2007 versions (mmfuzz mutate) -------------------------
 
 @do_no_page.version("no-truncate-count-recheck", mutant=True,

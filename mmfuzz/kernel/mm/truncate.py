@@ -277,6 +277,20 @@ def _pagevec_release(k, pvec: list) -> None:
 class TruncateV58(_KernelCode):
     """Unmap, then delete each page with its lock held from the re-unmap to the deletion."""
 
+    def truncate_setsize(self, t, mapping: str, newsize: int):
+        """i_size_write() first, then truncate_pagecache(): a shrinking, page-aligned truncate."""
+        yield "i_size_write(inode, newsize)"
+        self.s.files[mapping].i_size = newsize
+        t.note(f"i_size = {newsize}")
+        yield from self.truncate_pagecache(t, mapping, newsize)
+
+    def truncate_pagecache(self, t, mapping: str, newsize: int):
+        """Unmap (even_cows), truncate, unmap again: the second unmap catches private pages
+        COWed meanwhile ("hence the second unmap_mapping_range call must be made")."""
+        yield from self.unmap_mapping_range(t, mapping, newsize, 0, True)
+        yield from self.truncate_inode_pages_range(t, mapping, newsize, 1 << 40)  # truncate_inode_pages()
+        yield from self.unmap_mapping_range(t, mapping, newsize, 0, True)
+
     def truncate_pagecache_range(self, t, mapping: str, start: int, end: int):
         """Page-aligned [start, end): unmap once (hole punch keeps private COW pages), then truncate."""
         if end > start:

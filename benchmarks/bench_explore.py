@@ -1,0 +1,72 @@
+"""`explore --preemptions all` (the stateful search) against the bounded search at K=2, 3.
+
+For each target of issue 9: distinct states, schedules (runs of the engine: each replays
+a prefix), seconds, peak RSS of the search's own process, and the ratio of its seconds
+to the bounded (stateless) search's at K=2 and K=3. Each search runs in its own process
+(`python -m mmfuzz explore ... --json`), so peak RSS is that search's. The budgets keep
+the benchmark bounded: a search that hits one prints INCOMPLETE (and its figures so far).
+SPIN's counts for the hand models of the same races: C-fix with every actor 1,869
+states, A-fixed 5,306, B-real 939.
+
+Run: python benchmarks/bench_explore.py [--max-states N] [--max-runs N] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+TARGETS = [
+    ("pagewalk v7.0", ["pagewalk", "--kernel", "v7.0"],
+     "numa_maps=2,vfio_fault=2,vfio_zap=1,pte_walker=1", 1869),
+    ("fault-vs-invalidate v2.6.23", ["fault-vs-invalidate", "--kernel", "v2.6.23"],
+     "fault=2,write=1,cow=1,odirect=1,read=1", 5306),
+    ("punch-vs-fault-around xfs v5.8", ["punch-vs-fault-around", "--kernel", "v5.8", "--fs", "xfs"],
+     "punch=1,fault=2", 939),
+    ("punch-vs-fill xfs v5.15", ["punch-vs-fill", "--kernel", "v5.15", "--fs", "xfs"],
+     "punch=1,fault=1,read=1,fadvise=1,reuse=1", 939),
+]
+
+
+def explore(args: list[str], actors: str, bound: str, max_states: int, max_runs: int) -> dict:
+    cmd = [sys.executable, "-m", "mmfuzz", "explore", *args, "--actors", actors, "--preemptions", bound,
+           "--max-states", str(max_states), "--max-runs", str(max_runs), "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode not in (0, 1, 3):
+        raise SystemExit(f"{' '.join(cmd)}: exit {out.returncode}: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def cell(r: dict) -> str:
+    done = "" if r["complete"] else " INCOMPLETE"
+    found = f" RACE {r['invariant']}" if r["found"] else ""
+    return f"{r['schedules']:>8} sched {r['seconds']:7.1f} s{done}{found}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--max-states", type=int, default=50_000)
+    p.add_argument("--max-runs", type=int, default=200_000)
+    p.add_argument("--only", help="run only targets whose name contains this")
+    a = p.parse_args()
+    print(__doc__.split("\n\n")[0])
+    print(f"budgets: {a.max_states} states, {a.max_runs} runs; one process per search\n")
+    head = f"{'target':<32} {'states':>8} {'SPIN x':>7} {'all: schedules, seconds':>30} {'RSS MiB':>8}"
+    print(head + f" {'K=2':>28} {'K=3':>28} {'all/K2':>7} {'all/K3':>7}")
+    for name, args, actors, spin in TARGETS:
+        if a.only and a.only not in name:
+            continue
+        full = explore(args, actors, "all", a.max_states, a.max_runs)
+        k2 = explore(args, actors, "2", a.max_states, a.max_runs)
+        k3 = explore(args, actors, "3", a.max_states, a.max_runs)
+        print(f"{name:<32} {full['states']:>8} {full['states'] / spin:>7.1f} {cell(full):>30} "
+              f"{full['peak_rss_mb']:>8.0f} {cell(k2):>28} {cell(k3):>28} "
+              f"{full['seconds'] / max(k2['seconds'], 1e-3):>7.2f} {full['seconds'] / max(k3['seconds'], 1e-3):>7.2f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The stateful search: `--preemptions all`, and pruning that changes no verdict.
+
+State caching is checked, not assumed: on each scenario's small populations, for every
+declared row (the racy ones are the mutants: an override, an older kernel), the search
+with and without it breaks the same set of invariants within the same bound.
+"""
+
+import pytest
+
+import toy  # noqa: F401  (registers the toy scenarios)
+from mmfuzz.api import SCENARIOS, exhaust, get_scenario, prepare
+from mmfuzz.corpus.expect import declared
+from mmfuzz.engine.search import Explorer
+from mmfuzz.engine.statekey import Unfreezable, state_key
+from mmfuzz.engine.target import param_combinations
+from mmfuzz.races import load as load_all
+
+RACY = {"toy_counter": "racy"}
+
+load_all()
+ROWS = [row for name in sorted(SCENARIOS) if not name.startswith("toy-") for row in declared(name)]
+
+
+def explorers(row, population, prune):
+    scen, versions, kernel_cls = prepare(row.scenario, row.kernel, dict(row.overrides), dict(row.options))
+    kinds = [kind for kind, n in population.items() for _ in range(n)]
+    for ps in param_combinations(scen, None):
+        yield ps, Explorer(scen, kernel_cls, versions, kinds, ps, prune=prune)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.scenario}-{r.label}-{r.expect}" for r in ROWS])
+def test_pruning_breaks_the_same_invariants_within_the_same_bound(row):
+    """Every population of the row and every parameter combination: the invariants some
+    schedule within one preemption breaks, with and without state caching."""
+    scen = get_scenario(row.scenario, dict(row.options))
+    broken_anywhere = set()
+    for population in scen.explore_with:
+        bound = 1
+        plain = {tuple(ps.items()): e.invariants_broken(bound) for ps, e in explorers(row, population, False)}
+        pruned = {tuple(ps.items()): e.invariants_broken(bound) for ps, e in explorers(row, population, True)}
+        assert pruned == plain, (population, bound)
+        assert all(complete for _, complete in plain.values())
+        broken_anywhere |= {inv for broken, _ in plain.values() for inv in broken}
+    if row.expect == "clean":
+        assert not broken_anywhere
+
+
+@pytest.mark.parametrize("kernel", ["v2.6.20", "v2.6.23"])
+def test_pruning_keeps_the_two_preemption_race_and_its_fix(kernel):
+    """The 2007 race needs two preemptions: with and without pruning, found on v2.6.20
+    and not on v2.6.23."""
+    row = next(r for r in ROWS if r.scenario == "fault-vs-invalidate" and r.kernel == kernel)
+    scen, versions, kernel_cls = prepare(row.scenario, row.kernel)
+    params = {"cached": True, "bystander": False}
+    found = {prune: Explorer(scen, kernel_cls, versions, ["fault", "odirect"], params, prune=prune)
+             .invariants_broken(2) for prune in (False, True)}
+    assert found[False] == found[True]
+    assert found[True] == (({"no-dangling-pte"} if row.expect == "racy" else set()), True)
+
+
+def test_every_interleaving_of_two_incrementers_loses_an_update_and_the_lock_fixes_it():
+    two = {"inc": (2, 2)}
+    r = exhaust("toy-lost-update", "v6.12", overrides=RACY, counts=two, max_preemptions=None)
+    assert r.found and r.invariant == "no-lost-update" and r.bound == "all" and r.preemptions == 1
+    assert (r.steps, r.switches) == (4, 2)  # the canonical race, as the bounded search prints it
+    r = exhaust("toy-lost-update", "v6.12", overrides={"toy_counter": "atomic"}, counts={"inc": (3, 3)},
+                max_preemptions=None)
+    assert not r.found and r.complete and r.bound == "all" and r.states > 0
+
+
+def test_a_cycle_is_a_livelock_and_a_deadlock_a_hang():
+    r = exhaust("toy-spin", "v6.12", overrides=RACY, max_preemptions=None)
+    assert r.found and r.invariant == "no-livelock"
+    r = exhaust("toy-abba", "v6.12", overrides=RACY, max_preemptions=None)
+    assert r.found and r.invariant == "no-hang"
+
+
+def test_budgets_stop_the_search_incomplete():
+    everyone = {"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (1, 1), "pte_walker": (0, 0)}
+    r = exhaust("pagewalk", "v7.0", counts=everyone, max_preemptions=None, max_states=50)
+    assert not r.found and not r.complete and 0 < r.states <= 50 * 4
+    r = exhaust("pagewalk", "v7.0", counts=everyone, max_preemptions=None, max_runs=20)
+    assert not r.found and not r.complete and r.schedules <= 20
+
+
+def test_the_key_tells_apart_what_the_future_depends_on():
+    def loop(items):
+        for x in items:
+            yield x
+
+    a, b = loop([5, 5, 6]), loop([5, 5, 6])
+    next(a), next(b), next(b)  # both at `yield 5`, b one item further
+    assert state_key(a) != state_key(b)
+    next(a)
+    assert state_key(a) == state_key(b)
+    shared = {"x": 1}
+    assert state_key([shared, shared]) != state_key([shared, {"x": 1}])  # sharing is in the key
+    assert state_key(True) != state_key(1) and state_key({1}) == state_key({1})
+    with pytest.raises(Unfreezable):
+        state_key(open(__file__))  # noqa: SIM115  (an OS file: no value to key)
+
+
+@pytest.mark.parametrize("kernel,expect", [("v6.12", "no-illegal-read"), ("v7.0", None)])
+def test_every_interleaving_of_a_walker_and_a_fault(kernel, expect):
+    """The 2026 race, with no bound: v6.12 breaks (printed with its one preemption),
+    and no interleaving of the walker and the fault breaks the fix."""
+    r = exhaust("pagewalk", kernel, counts={"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0),
+                                            "pte_walker": (0, 0)}, max_preemptions=None)
+    assert r.complete and r.bound == "all"
+    assert (r.invariant if r.found else None) == expect
+    if r.found:
+        assert r.preemptions == 1
+
+
+def test_every_interleaving_of_the_jan_2007_rfc_keeps_a_cow_page_past_eof():
+    row = next(r for r in ROWS if r.scenario == "fault-vs-truncate" and r.expect == "racy")
+    r = exhaust(row.scenario, row.kernel, overrides=dict(row.overrides),
+                counts=get_scenario(row.scenario).exact_counts({"cow": 1, "truncate": 1}), max_preemptions=None)
+    assert r.found and r.invariant == "no-pte-beyond-eof"
