@@ -25,6 +25,7 @@ from mmfuzz.campaign.plan import plan
 from mmfuzz.campaign.progress import Progress
 from mmfuzz.campaign.runner import Campaign, Summary
 from mmfuzz.campaign.shard import run_shard
+from mmfuzz.scenarios.pagewalk import PagewalkScenario
 from mmfuzz.cli import main
 from mmfuzz.corpus.expect import Row
 from mmfuzz.corpus.schema import Entry
@@ -188,8 +189,10 @@ def test_a_campaign_starts_with_every_schedule_of_the_small_populations(tmp_path
     c.take(run_shard(first), s)
     assert s.findings == 1 and s.new == 1
     assert s.new_entries[0].invariant == "no-illegal-read"
-    later = [c.next_spec(60) for _ in range(2)]
-    assert [spec.get("mode", "fuzz") for spec in later] == ["explore", "fuzz"]
+    # one exhaustive shard per small population, then fuzzing
+    n = len(PagewalkScenario.explore_with)
+    later = [c.next_spec(60) for _ in range(n)]
+    assert [spec.get("mode", "fuzz") for spec in later] == ["explore"] * (n - 1) + ["fuzz"]
 
 
 def night(tmp_path, results, rows=(SKIP_SPECIAL, FIXED), date=None):

@@ -22,7 +22,8 @@ from mmfuzz.engine.result import fill_from_violation
 @pytest.fixture(scope="module")
 def race() -> Entry:
     """A two-CPU race: the 2026 PUD split vs refault on v6.12."""
-    two_cpus = {"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0), "pte_walker": (0, 0)}
+    two_cpus = {"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0), "pte_walker": (0, 0),
+                "bar_pte_walker": (0, 0)}
     for seed in (3, 4, 2, 5, 1):
         r = fuzz("pagewalk", "v6.12", seed=seed, max_examples=2000, counts=two_cpus)
         if r.found:

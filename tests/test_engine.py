@@ -149,3 +149,17 @@ def test_compose_takes_only_the_scenarios_paths_and_names_a_missing_one():
         assert both().helper_only_here() == 1
     finally:
         del PATHS["toy_other_path"]
+
+
+def test_pct_schedules_find_the_lost_update_and_keep_the_lock_clean():
+    r = fuzz("toy-lost-update", "v6.12", overrides=RACY, seed=3, max_examples=50, schedule="pct")
+    assert r.found and r.invariant == "no-lost-update" and (r.steps, r.switches) == (4, 2)
+    assert not fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=20, schedule="pct").found
+
+
+def test_run_pct_demotes_the_running_task_at_a_change_point():
+    from mmfuzz.engine.schedule import run_pct
+    run = new_run("toy-lost-update", ["inc", "inc"], ATOMIC)
+    run_pct(run, [1, 0], [1])  # task 1 first; at step 1 it drops below task 0
+    tids = [s.tid for s in run.trace]
+    assert tids[0] == 1 and tids[1] == 0

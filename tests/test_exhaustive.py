@@ -13,7 +13,8 @@ from mmfuzz.races import load as load_all
 from mmfuzz.api import exhaust
 
 WALK = "walk_page_range"
-ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0)}
+PUD_BAR = {"bar_align": "pud"}
+ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
 
 
 def test_toy_lost_update_needs_one_preemption():
@@ -28,20 +29,23 @@ def test_toy_lost_update_needs_one_preemption():
 
 
 def test_pagewalk_c4_is_the_one_preemption_race():
-    r = exhaust("pagewalk", "v6.12", counts={"numa_maps": (1, 1), "vfio_fault": (1, 1)}, max_preemptions=2)
+    r = exhaust("pagewalk", "v6.12", counts={"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0),
+                                            "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}, max_preemptions=2)
     assert r.found and r.invariant == "no-illegal-read" and r.bound == 1
-    assert (len(r.population), r.switches, r.steps) == (2, 2, 11)
+    assert (len(r.population), r.switches, r.steps) == (2, 2, 14)
 
 
 def test_v7_0_has_no_race_within_two_preemptions_with_everyone():
-    everyone = {"numa_maps": (2, 2), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (1, 1)}
+    everyone = {"numa_maps": (2, 2), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (1, 1), "bar_pte_walker": (0, 0)}
     r = exhaust("pagewalk", "v7.0", counts=everyone, max_preemptions=2, params={"bar_align": "pud"})
     assert not r.found and r.complete, r.report
 
 
 def test_maxs_question_needs_a_third_actor_exhaustively():
     maxq = {WALK: "maxq-leaf-recheck"}
-    r = exhaust("pagewalk", "v7.0-rc2", overrides=maxq, counts=ONE_WALKER_TWO_FAULTS, max_preemptions=3)
+    # the PUD race: a PUD-aligned BAR (the two-PMD BAR has its own verdicts)
+    r = exhaust("pagewalk", "v7.0-rc2", overrides=maxq, counts=ONE_WALKER_TWO_FAULTS, params=PUD_BAR,
+                max_preemptions=3)
     assert not r.found and r.complete
     with_zap = ONE_WALKER_TWO_FAULTS | {"vfio_zap": (1, 1)}
     r = exhaust("pagewalk", "v7.0-rc2", overrides=maxq, counts=with_zap, max_preemptions=2)
@@ -51,7 +55,7 @@ def test_maxs_question_needs_a_third_actor_exhaustively():
 def test_maxs_rfc_is_clean_without_a_zapper_and_racy_with_one():
     rfc = {WALK: "rfc-skip-special"}
     two_walkers = ONE_WALKER_TWO_FAULTS | {"numa_maps": (2, 2)}
-    r = exhaust("pagewalk", "v6.12", overrides=rfc, counts=two_walkers, max_preemptions=3)
+    r = exhaust("pagewalk", "v6.12", overrides=rfc, counts=two_walkers, params=PUD_BAR, max_preemptions=3)
     assert not r.found and r.complete
     r = exhaust("pagewalk", "v6.12", overrides=rfc, counts=ONE_WALKER_TWO_FAULTS | {"vfio_zap": (1, 1)},
                 max_preemptions=2)

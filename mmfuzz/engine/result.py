@@ -37,6 +37,7 @@ class FuzzResult:
     bound: int | str | None = None
     complete: bool | None = None  # exhaustive: every schedule within the bound ran
     executed_steps: int = 0  # atomic steps run over all examples (campaign speed)
+    runs: int = 0  # fuzz: schedules run (each example runs several)
     states: int | None = None  # exhaustive: distinct states expanded (the stateful search)
     schedules: int | None = None  # exhaustive: runs of the engine (each replays a prefix)
     preemptions: int | None = None  # exhaustive: in the race found

@@ -24,8 +24,8 @@ def index(level: str, addr: int) -> int:
 
 
 def addr_end(level: str, addr: int, end: int) -> int:
-    """pud_addr_end() and friends: the end of this entry's range, clipped to end."""
-    size = 1 << (SHIFT[level] + 2) if level != "pte" else 1
+    """pud_addr_end() and friends: the end of the range this entry maps, clipped to end."""
+    size = entry_size(level)
     boundary = (addr + size) & ~(size - 1)
     return min(boundary, end)
 

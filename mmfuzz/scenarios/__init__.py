@@ -4,3 +4,5 @@ import mmfuzz.kernel.releases  # noqa: F401
 from mmfuzz.scenarios import pagewalk  # noqa: F401
 from mmfuzz.scenarios import punch_hole  # noqa: F401
 from mmfuzz.scenarios import fault_invalidate  # noqa: F401
+from mmfuzz.scenarios import vfio_dma_map  # noqa: F401
+from mmfuzz.scenarios import walk_once  # noqa: F401

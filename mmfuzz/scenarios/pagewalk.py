@@ -31,7 +31,7 @@ DEVICE = "vfio0"
 
 
 def numa_maps_reader(k, t, s):
-    return k.show_numa_map(t, s.mm.find_vma(BAR_VMA))
+    return k.show_numa_map(t, s.mm.find_vma(BAR_VMA), t.seen.setdefault("counted", []))
 
 
 def dma_map_fault(k, t, s):
@@ -43,6 +43,7 @@ def bar_zapper(k, t, s):
     def zap():
         vdev = s.devices[DEVICE]
         yield from k.vfio_pci_zap_and_down_write_memory_lock(t, vdev)
+        s.extra["bar_zaps"] = s.extra.get("bar_zaps", 0) + 1  # the BAR was disabled meanwhile
         k.vfio_pci_memory_unlock(t, vdev)
     return zap()
 
@@ -68,6 +69,14 @@ def pte_walker(k, t, s):
     return walk_anon_vma_ptes()
 
 
+def bar_pte_walker(k, t, s):
+    def walk_bar_ptes():
+        yield from down_read(t, s.mm.mmap_lock)
+        yield from k.walk_page_vma(t, s.mm.find_vma(BAR_VMA), PTE_WALK_OPS, set())
+        up_read(t, s.mm.mmap_lock)
+    return walk_bar_ptes()
+
+
 def mapped_pages(s: State, vma: Vma) -> set[int]:
     return {a for a in range(vma.start, vma.end) if translate(s.mem, s.mm, a) is not None}
 
@@ -78,12 +87,13 @@ class PagewalkScenario(Scenario):
     doc = "walk_page_vma() (numa_maps) vs VFIO huge faults and BAR zaps on a PUD/PMD pfnmap (2026)"
     paths = ("walk_page_range", "split_huge_pud", "split_huge_pmd", "huge_zero_pmd",
              "handle_mm_fault", "vfio_pci_mmap_huge_fault", "vaddr_get_pfns", "show_numa_map",
-             "zap_page_range", "unmap_mapping_range", "pte_offset_map_lock")
+             "zap_page_range", "unmap_mapping_range", "pte_offset_map_lock", "follow_pfnmap_start")
     actors = (
         Actor("numa_maps", "numa_maps reader", numa_maps_reader, min=0, max=2),
         Actor("vfio_fault", "VFIO DMA-map fault", dma_map_fault, min=0, max=2),
         Actor("vfio_zap", "vfio_pci_zap_bars", bar_zapper, min=0, max=1),
         Actor("pte_walker", "pte_entry walker", pte_walker, min=0, max=1),
+        Actor("bar_pte_walker", "pte_entry walker of the BAR", bar_pte_walker, min=0, max=1),
     )
     racy_on = ({"kernel": "v6.12"}, {"kernel": "v7.0-rc2"},
                {"kernel": "v7.0-rc2", "overrides": {"walk_page_range": "rfc-skip-special"}},
@@ -92,9 +102,9 @@ class PagewalkScenario(Scenario):
     # here is one atomic step, so eliding a lock changes nothing (mmfuzz mutate)
     _SNAPSHOT = {"walk_page_range=two-loads": "no-illegal-read"}
     clean_on = ({"kernel": "v7.0", "rests_on": _SNAPSHOT},
-                {"kernel": "v6.12", "overrides": {"walk_page_range": "9b25a6e3d243"}, "rests_on": _SNAPSHOT})
+                {"kernel": "v6.12", "overrides": {"walk_page_range": "3b89863c3fa4"}, "rests_on": _SNAPSHOT})
     explore_with = ({"numa_maps": 1, "vfio_fault": 1, "vfio_zap": 1, "pte_walker": 1},
-                    {"numa_maps": 2, "vfio_fault": 2})
+                    {"numa_maps": 2, "vfio_fault": 2}, {"bar_pte_walker": 1, "vfio_fault": 1})
     params = {
         # "pud": the BAR VMA is 1 GiB aligned (PUD leaves); "pmd": only 2 MiB (PMD leaves)
         "bar_align": ["pud", "pmd"],
@@ -122,9 +132,10 @@ class PagewalkScenario(Scenario):
         if params["prefaulted"]:
             if params["bar_align"] == "pud":
                 put(mem, pud, mk_leaf(bar.base + vma.pgoff, special=True))
-            else:
-                pmd = slot(mem, mm, vma.start, "pmd", create=True)
-                put(mem, pmd, mk_leaf(bar.base + vma.pgoff, special=True))
+            else:  # two PMD pfnmaps in one PMD table
+                for addr in range(vma.start, vma.end, HPAGE_PMD_NR):
+                    pmd = slot(mem, mm, addr, "pmd", create=True)
+                    put(mem, pmd, mk_leaf(bar.base + vma.pgoff + addr - vma.start, special=True))
         # an anonymous VMA mapped by the huge zero folio (a read fault on fresh anon memory)
         s.extra["zero_pfn"] = mem.alloc(Folio(kind="zero", refcount=1 << 20))
         s.extra["huge_zero_pfn"] = mem.alloc(Folio(kind="zero", order=PMD_ORDER, refcount=1 << 20),

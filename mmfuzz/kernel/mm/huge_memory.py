@@ -1,8 +1,8 @@
 """mm/huge_memory.c: PUD/PMD leaves: insert, split, zap, and the huge zero folio.
 
-Each critical section below makes exactly one store visible (a leaf set, or cleared),
-so taking the lock, re-checking and storing run as one atomic step: a lockless reader
-cannot tell the difference.
+A critical section that makes exactly one store visible (a leaf set, or cleared) runs
+as one atomic step after taking the lock: a lockless reader cannot tell the difference.
+Splitting the huge zero PMD makes two (none, then the PTE table): two steps.
 """
 
 from __future__ import annotations
@@ -105,11 +105,11 @@ class HugePmdV612(KernelCode):
         yield from spin_lock(t, ptl)
         e = self.load(t, pmd, "re-check *pmd")
         if pmd_trans_huge(e) or pmd_devmap(e) or is_swap_pmd(e):
-            self._split_huge_pmd_locked(t, vma, pmd, address, e)
+            yield from self._split_huge_pmd_locked(t, vma, pmd, address, e)
         spin_unlock(t, ptl)
         # mmu_notifier_invalidate_range_end()
 
-    def _split_huge_pmd_locked(self, t, vma, pmd: Ptr, haddr: int, old) -> None:
+    def _split_huge_pmd_locked(self, t, vma, pmd: Ptr, haddr: int, old):
         if "anon" not in vma.flags:
             self.set_entry(pmd, NONE)  # pmdp_huge_clear_flush()
             t.note("pmdp_huge_clear_flush: *pmd = none")
@@ -120,11 +120,17 @@ class HugePmdV612(KernelCode):
             self.folio_put(old.pfn)
             return
         if self.is_huge_zero_pmd(old):
-            self._split_huge_zero_page_pmd(t, vma, haddr, pmd)
+            yield from self._split_huge_zero_page_pmd(t, vma, haddr, pmd)
             return
         raise NotImplementedError("splitting an anonymous THP is not modelled")
+        yield  # pragma: no cover
 
-    def _split_huge_zero_page_pmd(self, t, vma, haddr: int, pmd: Ptr) -> None:
+    def _split_huge_zero_page_pmd(self, t, vma, haddr: int, pmd: Ptr):
+        # "Leave pmd empty until pte is filled": lockless readers (pmd_none(*pmd),
+        # pmdp_get_lockless) can see the none between the two stores
+        self.set_entry(pmd, NONE)  # pmdp_huge_clear_flush()
+        t.note("pmdp_huge_clear_flush: *pmd = none")
+        yield "pmd_populate(mm, pmd, pgtable)"
         # the deposited page table becomes a PTE table of zero-page PTEs
         pte_table = PageTable("pte")
         zero_pfn = self.s.extra["zero_pfn"]

@@ -15,9 +15,10 @@ from mmfuzz.model.memory import Folio
 from mmfuzz.model.mm import Vma
 from mmfuzz.model.pgtable import (
     HPAGE_PUD_NR, NONE, PMD_ORDER, PTRS, PUD_ORDER, PageTable, Ptr, addr_end, index, is_swap_pmd,
-    mk_leaf, mk_table, pmd_devmap, pmd_none, pmd_trans_huge, pud_devmap, pud_none, pud_present,
+    mk_leaf, mk_table, pmd_devmap, pmd_none, pmd_trans_huge, pud_devmap, pud_leaf, pud_none, pud_present,
     pud_trans_huge,
 )
+from mmfuzz.kernel.mm.pgtable_generic import ptl_of_table
 
 handle_mm_fault = code_path(
     "handle_mm_fault", file="mm/memory.c",
@@ -60,19 +61,26 @@ class HandleMmFaultV612(KernelCode):
         mm = self.s.mms[vmf.vma.mm]
         vmf.pud = self.upper_offset(t, mm, vmf.address, "pud")  # pgd_offset, p4d_alloc, pud_alloc
         while True:  # retry_pud:
+            # `pud_none(*vmf.pud)` and `orig_pud = *vmf.pud` are two loads: a zap
+            # between them sends a fault that saw a leaf on to pmd_alloc()
             yield "pud_none(*vmf->pud)"
-            orig = self.load(t, vmf.pud)
-            if pud_none(orig):
+            if pud_none(self.load(t, vmf.pud)):
                 ret = yield from self.create_huge_pud(t, vmf)
                 if ret != VM_FAULT_FALLBACK:
                     return ret
-            elif pud_trans_huge(orig) or pud_devmap(orig):
-                return 0  # huge_pud_set_accessed(): somebody mapped it already
+            else:
+                yield "orig_pud = *vmf->pud"
+                orig = self.load(t, vmf.pud, "orig_pud")
+                if pud_trans_huge(orig) or pud_devmap(orig):
+                    return 0  # huge_pud_set_accessed(): somebody mapped it already
             vmf.pmd = yield from self.pmd_alloc(t, mm, vmf.pud, vmf.address)
             yield "pud_trans_unstable(vmf->pud)"  # huge PUD fault raced with pmd_alloc?
             e = self.load(t, vmf.pud)
             if pud_none(e) or pud_trans_huge(e) or pud_devmap(e):
                 continue
+            # the kernel loads *vmf->pmd twice here too (pmd_none(), then
+            # pmdp_get_lockless()); one load keeps the PTE-level fault, which is not
+            # modelled, out of reach
             yield "pmd_none(*vmf->pmd)"
             orig_pmd = self.load(t, vmf.pmd)
             if pmd_none(orig_pmd):
@@ -223,6 +231,126 @@ class UnmapMappingRangeV612(KernelCode):
             addr = vma.start + (vstart - vma.pgoff)
             yield from self.zap_page_range_single(t, vma, addr, vend - vstart, details)
         up_read(t, space.i_mmap_lock)
+
+
+# ---- follow_pfnmap_start(): look up the pfn a VM_IO/VM_PFNMAP address maps (2026, race C) ----
+
+follow_pfnmap = code_path(
+    "follow_pfnmap_start", file="mm/memory.c",
+    doc="follow_pfnmap_start() / follow_pfnmap_end(): the pfn mapped at a VM_PFNMAP address, "
+        "under the page-table lock of the entry that maps it")
+
+
+@attrs.define
+class FollowPfnmapArgs:
+    """struct follow_pfnmap_args: what follow_pfnmap_start() found, and the lock it holds."""
+
+    vma: object
+    address: int
+    pfn: int | None = None
+    writable: bool = False
+    lock: str | None = None
+
+
+FOLLOW_OUT, FOLLOW_RETRY, FOLLOW_OK = "out", "retry", "ok"
+
+
+@follow_pfnmap.version("v6.12", since="v6.12", commit="6da8e9634bb7",
+                       models="6da8e9634bb7 'mm: new follow_pfnmap API' (v6.12): after taking the lock "
+                              "the leaf test is made on the lockless snapshot, not on a fresh load")
+class FollowPfnmapV612(KernelCode):
+    """Lockless PUD/PMD snapshot, then the lock; returns 0 with args filled, or -EINVAL."""
+
+    def follow_pfnmap_start(self, t, args: FollowPfnmapArgs):
+        vma, address = args.vma, args.address
+        mm = self.s.mms[vma.mm]
+        if not (vma.start <= address < vma.end) or not {"VM_IO", "VM_PFNMAP"} & vma.flags:
+            return -22
+        pudp = self.upper_offset(t, mm, address, "pud")  # pgd, p4d: stable here
+        while True:  # retry:
+            yield "pud = READ_ONCE(*pudp)"
+            pud = self.load(t, pudp, "pud")
+            if self.follow_pud_absent(pud):
+                return -22
+            if pud_leaf(pud):
+                yield from spin_lock(t, mm.page_table_lock)  # pud_lock()
+                got = self.follow_recheck_locked(t, pudp, pud)
+                if got == FOLLOW_OK:
+                    return self.pfnmap_args_setup(t, args, mm.page_table_lock, self.deref(t, pudp)
+                                                  if self.follow_reloads else pud, HPAGE_PUD_NR)
+                spin_unlock(t, mm.page_table_lock)
+                if got == FOLLOW_OUT:
+                    return -22
+                continue
+            yield "pmd = pmdp_get_lockless(pmdp)"
+            pmdp = self.offset(t, pudp, address)  # pmd_offset(): *pud is a table, stable
+            pmd = self.load(t, pmdp, "pmd")
+            if self.follow_pmd_absent(pmd):
+                return -22
+            if pud_leaf(pmd):  # pmd_leaf()
+                ptl = ptl_of_table(pmdp.pfn)  # pmd_lock()
+                yield from spin_lock(t, ptl)
+                got = self.follow_recheck_locked(t, pmdp, pmd)
+                if got == FOLLOW_OK:
+                    return self.pfnmap_args_setup(t, args, ptl, self.deref(t, pmdp)
+                                                  if self.follow_reloads else pmd, HPAGE_PMD_NR)
+                spin_unlock(t, ptl)
+                if got == FOLLOW_OUT:
+                    return -22
+                continue
+            got = yield from self.pte_offset_map_lock(t, mm, pmdp, address)
+            if got is None:
+                return -22
+            pte, ptl = got
+            e = self.deref(t, pte)
+            if e.kind != "leaf":
+                self.pte_unmap_unlock(t, pte, ptl)
+                return -22
+            return self.pfnmap_args_setup(t, args, ptl, e, 1)
+
+    follow_reloads = False  # the snapshot, not *pudp, is what the caller gets
+
+    def follow_pud_absent(self, pud) -> bool:
+        return pud_none(pud)
+
+    def follow_pmd_absent(self, pmd) -> bool:
+        return False  # a none PMD goes on to pte_offset_map_lock(), which rejects it
+
+    def follow_recheck_locked(self, t, ptr: Ptr, snapshot) -> str:
+        # `if (!unlikely(pud_leaf(pud)))` tests the lockless snapshot: always a leaf here
+        return FOLLOW_OK if pud_leaf(snapshot) else FOLLOW_RETRY
+
+    def pfnmap_args_setup(self, t, args: FollowPfnmapArgs, lock: str, e, nr: int) -> int:
+        args.lock, args.writable = lock, e.write
+        args.pfn = e.pfn + args.address % nr
+        t.note(f"follow_pfnmap_start: pfn {args.pfn:#x} (from {e})")
+        return 0
+
+    def follow_pfnmap_end(self, t, args: FollowPfnmapArgs) -> None:
+        if args.lock:
+            spin_unlock(t, args.lock)
+
+
+@follow_pfnmap.version("ffef67b93aa3", since="v7.0", commit="ffef67b93aa3",
+                       models="ffef67b93aa3 'mm/memory: fix PMD/PUD checks in follow_pfnmap_start()' "
+                              "(David Hildenbrand, v7.0-rc6, Cc stable): re-read the entry under the lock; "
+                              "present checks before pXd_leaf()")
+class FollowPfnmapFixed(FollowPfnmapV612):
+    """Under the lock: not present means -EINVAL, no longer a leaf means retry."""
+
+    follow_reloads = True
+
+    def follow_pud_absent(self, pud) -> bool:
+        return not pud_present(pud)
+
+    def follow_pmd_absent(self, pmd) -> bool:
+        return not pud_present(pmd)
+
+    def follow_recheck_locked(self, t, ptr: Ptr, snapshot) -> str:
+        e = self.load(t, ptr, "re-check under the lock")  # pudp_get() / pmdp_get()
+        if not pud_present(e):
+            return FOLLOW_OUT
+        return FOLLOW_OK if pud_leaf(e) else FOLLOW_RETRY
 
 
 # ---- 2020: do_read_fault() -> do_fault_around() / __do_fault() -> alloc_set_pte() (race B) ----

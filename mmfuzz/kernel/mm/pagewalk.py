@@ -5,8 +5,9 @@ device-backed huge pfnmaps":
 
 - ``v6.12``: after split_huge_pud() only ``pud_none(*pud)`` is re-checked, and
   walk_pmd_range() takes the PMD table from a fresh load of *pud (racy);
-- ``9b25a6e3d243``: the fix: walk_pmd_range() decides on one snapshot of *pud and
-  retries unless it is a table;
+- ``3b89863c3fa4``: the fix: walk_pmd_range() decides on one snapshot of *pud and
+  retries unless it is a table (``9b25a6e3d243`` is the same patch committed again
+  for v7.1-rc1: an alias);
 - ``rfc-skip-special``: Max Boone's RFC: skip pud/pmd_special() entries;
 - ``maxq-leaf-recheck``: Max's question: ``pud_none(*pud) || pud_leaf(*pud)`` in
   walk_pud_range().
@@ -43,7 +44,7 @@ class MmWalkOps:
     name: str
     pmd_entry: Any = None  # a generator function, or None
     pte_entry: Any = None
-    pte_hole: Any = None
+    pte_hole: Any = None  # (kernel, t, ptr or None, addr, next, walk)
 
 
 @attrs.define
@@ -71,6 +72,27 @@ class WalkPageRangeV612(KernelCode):
         # it no longer calls ->test_walk, so VM_PFNMAP VMAs are walked too
         walk = MmWalk(self.s.mms[vma.mm], vma, ops, private)
         return (yield from self.walk_pgd_range(t, vma.start, vma.end, walk))
+
+    def walk_page_range(self, t, mm, start: int, end: int, ops: MmWalkOps, private=None):
+        """walk_page_range(): each VMA's part of [start, end), ->pte_hole for the gaps
+        (depth -1). The caller holds mmap_lock (read); no VM_PFNMAP VMA is walked here."""
+        addr, err = start, 0
+        while addr < end and not err:
+            vma = next((v for v in mm.vmas if v.end > addr), None)  # find_vma()
+            if vma is None or vma.start >= end:
+                vma, nxt = None, end
+            elif vma.start > addr:
+                vma, nxt = None, vma.start
+            else:
+                nxt = min(end, vma.end)
+            walk = MmWalk(mm, vma, ops, private)
+            if vma is None:
+                if ops.pte_hole:
+                    err = yield from ops.pte_hole(self, t, None, addr, nxt, walk)
+            else:
+                err = yield from self.walk_pgd_range(t, addr, nxt, walk)
+            addr = nxt
+        return err
 
     def walk_pgd_range(self, t, addr: int, end: int, walk: MmWalk):
         # PGD and P4D entries never change while mmap_lock is held: their loads need
@@ -159,7 +181,10 @@ class WalkPageRangeV612(KernelCode):
                 yield "pmd_none(*pmd)"
                 if pmd_none(self.load(t, pmd)):
                     if ops.pte_hole:
+                        t.note(f"pte_hole [{addr:#x}, {nxt:#x})")
                         err = yield from ops.pte_hole(self, t, pmd, addr, nxt, walk)
+                    if walk.action == ACTION_AGAIN:
+                        t.note("continue: walk->action stays ACTION_AGAIN")
                     break
                 walk.action = ACTION_SUBTREE
                 if ops.pmd_entry:
@@ -207,11 +232,11 @@ class WalkPageRangeV612(KernelCode):
         return err
 
 
-@walk_page_range.version("9b25a6e3d243", since="v7.0", commit="3b89863c3fa4",
-                         racy=None,
+@walk_page_range.version("3b89863c3fa4", since="v7.0", commit="3b89863c3fa4",
+                         racy="re-walks the PUD range on a stale ACTION_AGAIN (pagemap shifts, numa_maps double counts)",
                          models="'mm/pagewalk: fix race between concurrent split and refault' "
-                                "(Max Boone, David Hildenbrand): upstream 3b89863c3fa4 in v7.0-rc6, "
-                                "also as 9b25a6e3d243 in v7.1-rc1 (a duplicate id); 138ada1337b4 in v6.12.84")
+                                "(Max Boone, David Hildenbrand): upstream 3b89863c3fa4 in v7.0-rc6 (6.18-stable "
+                                "cites it); 138ada1337b4 in 6.12.84")
 class WalkPageRangeFixed(WalkPageRangeV612):
     """walk_pmd_range() takes one snapshot of *pud and retries unless it is a table."""
 
@@ -221,7 +246,10 @@ class WalkPageRangeFixed(WalkPageRangeV612):
         err = yield from self.walk_pmd_range(t, pud, addr, nxt, walk)
         if err:
             return err
-        return walk.action == ACTION_AGAIN
+        if walk.action == ACTION_AGAIN:
+            t.note(f"walk->action == ACTION_AGAIN: goto again, [{addr:#x}, {nxt:#x}) once more")
+            return True
+        return False
 
     def walk_pmd_range(self, t, pud, addr, end, walk):
         yield "pudval = pudp_get(pud)"
@@ -234,6 +262,15 @@ class WalkPageRangeFixed(WalkPageRangeV612):
         yield "pmd = pmd_offset(pud, addr)"
         pmd = self.offset(t, pud, addr)
         return (yield from self.walk_pmd_entries(t, pmd, addr, end, walk))
+
+
+class WalkPageRangeFixedAlias(WalkPageRangeFixed):
+    """The same patch as 3b89863c3fa4, committed a second time (9b25a6e3d243, v7.1-rc1)."""
+
+
+walk_page_range.version("9b25a6e3d243", commit="9b25a6e3d243",
+                        models="alias of 3b89863c3fa4: torvalds/linux took the same patch again "
+                               "through mm-stable in the v7.1 merge window")(WalkPageRangeFixedAlias)
 
 
 @walk_page_range.version("rfc-skip-special", models="Max Boone's RFC 1/1 (2026-03-09): skip pud/pmd_special() entries instead of splitting them",

@@ -26,8 +26,7 @@ class PteOffsetMapLockV65(KernelCode):
         while True:
             yield "pmdval = pmdp_get_lockless(pmd)"
             pmdval = self.load(t, pmd, "pmdval")
-            # ___pte_offset_map(): none, !present, trans_huge (and devmap) mean "no table"
-            if pmd_none(pmdval) or not pmd_present(pmdval) or pmd_trans_huge(pmdval) or pmd_devmap(pmdval):
+            if self.pmd_not_a_pte_table(pmdval):
                 return None
             ptl = ptl_of_table(pmdval.pfn)
             yield from spin_lock(t, ptl)
@@ -37,6 +36,22 @@ class PteOffsetMapLockV65(KernelCode):
 
     def pte_unmap_unlock(self, t, pte: Ptr, ptl: str) -> None:
         spin_unlock(t, ptl)
+
+    def pmd_not_a_pte_table(self, pmdval) -> bool:
+        # ___pte_offset_map(): none, !present, trans_huge (and devmap) mean "no table"
+        return pmd_none(pmdval) or not pmd_present(pmdval) or pmd_trans_huge(pmdval) or pmd_devmap(pmdval)
+
+
+@pte_offset_map_lock.version("no-pmd-leaf-check",
+                             models="a mutant, not a kernel: v6.5's ___pte_offset_map() without "
+                                    "`if (unlikely(pmd_trans_huge(pmdval))) goto nomap` (the re-check David "
+                                    "Hildenbrand credits for the PMD level in seed 002)",
+                             racy="a refaulted PMD leaf is mapped as a PTE table")
+class PteOffsetMapLockNoLeafCheck(PteOffsetMapLockV65):
+    """Mutant: none and non-present PMDs are still rejected, a huge PMD leaf is not."""
+
+    def pmd_not_a_pte_table(self, pmdval) -> bool:
+        return pmd_none(pmdval) or not pmd_present(pmdval)
 
 
 @pte_offset_map_lock.version("v5.8", since="v5.8",

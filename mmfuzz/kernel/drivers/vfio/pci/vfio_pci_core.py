@@ -39,8 +39,7 @@ class VfioPciHugeFaultV612(KernelCode):
         vdev = self.s.devices[vma.file]
         pgoff = vmf.pgoff - vma.pgoff
         pfn = vdev.bar_base + vma.pgoff + pgoff
-        size = 1 << order
-        if order and (pfn & (size - 1) or vmf.address & (size - 1) or vmf.address + size > vma.end):
+        if self.vfio_huge_fault_must_fall_back(vmf, order, pfn):
             return VM_FAULT_FALLBACK
         yield from down_read(t, vdev.memory_lock)
         ret = VM_FAULT_SIGBUS
@@ -55,6 +54,11 @@ class VfioPciHugeFaultV612(KernelCode):
                 ret = VM_FAULT_FALLBACK
         up_read(t, vdev.memory_lock)
         return ret
+
+    def vfio_huge_fault_must_fall_back(self, vmf, order: int, pfn: int) -> bool:
+        """f9e54c3a2f5b checks only the address: misaligned, or past vm_end."""
+        size = 1 << order
+        return bool(order and (vmf.address & (size - 1) or vmf.address + size > vmf.vma.end))
 
     def vfio_pci_zap_and_down_write_memory_lock(self, t, vdev):
         yield from down_write(t, vdev.memory_lock)
@@ -72,6 +76,17 @@ class _VfioVmOps:
     @staticmethod
     def huge_fault(kernel, t, vmf, order):
         return kernel.vfio_pci_mmap_huge_fault(t, vmf, order)
+
+
+@vfio_pci_mmap_huge_fault.version("09dfc8a5f2ce", since="v6.13", commit="09dfc8a5f2ce",
+                                  models="09dfc8a5f2ce 'vfio/pci: Fallback huge faults for unaligned pfn' "
+                                         "(Alex Williamson, Jan 2025, v6.13; in 6.12-stable since Jan 2025)")
+class VfioPciHugeFaultAlignedPfn(VfioPciHugeFaultV612):
+    """Also fall back when the pfn is not aligned to the fault order."""
+
+    def vfio_huge_fault_must_fall_back(self, vmf, order: int, pfn: int) -> bool:
+        size = 1 << order
+        return bool(order and pfn & (size - 1)) or super().vfio_huge_fault_must_fall_back(vmf, order, pfn)
 
 
 VM_OPS["vfio_pci"] = _VfioVmOps
