@@ -21,7 +21,8 @@ def test_list_json_names_scenarios_paths_versions_and_kernels():
     data = json.loads(p.stdout)
     assert "pagewalk" in [s["name"] for s in data["scenarios"]]
     walk = next(x for x in data["paths"] if x["name"] == "walk_page_range")
-    assert {v["name"] for v in walk["versions"]} >= {"v6.12", "3b89863c3fa4", "9b25a6e3d243", "rfc-skip-special", "maxq-leaf-recheck"}
+    assert {v["name"] for v in walk["versions"]} >= {"v6.12", "3b89863c3fa4", "9b25a6e3d243",
+                                                     "rfc-skip-special", "maxq-leaf-recheck"}
     kernels = {k["name"]: k for k in data["kernels"]}
     assert kernels["v6.12"]["versions"]["walk_page_range"] == "v6.12"
     assert kernels["v7.0"]["versions"]["walk_page_range"] == "3b89863c3fa4"

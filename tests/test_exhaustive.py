@@ -14,7 +14,8 @@ from mmfuzz.api import exhaust
 
 WALK = "walk_page_range"
 PUD_BAR = {"bar_align": "pud"}
-ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
+ONE_WALKER_TWO_FAULTS = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0),
+                         "bar_pte_walker": (0, 0)}
 
 
 def test_toy_lost_update_needs_one_preemption():

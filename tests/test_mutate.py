@@ -8,7 +8,7 @@ vacuous. The mechanism itself is checked on the toy counter.
 import pytest
 
 import toy  # noqa: F401  (registers the toy scenarios)
-from mmfuzz.api import SCENARIOS, get_scenario, mutate
+from mmfuzz.api import SCENARIOS, mutate
 from mmfuzz.corpus.expect import declared
 from mmfuzz.engine.locks import LockTable
 from mmfuzz.races import load as load_all

@@ -11,7 +11,7 @@ import json
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
-EXIT_HELP = """exit status (every command):
+EXIT_HELP = """exit status: (the same for every command)
   0  checked and clean
   1  a race: found, an entry still violates, or a kernel declared clean raced
   2  bad input (one line on stderr)
@@ -23,21 +23,9 @@ class UsageError(Exception):
     pass
 
 
-EXIT_CODES = """exit status:
-  0  checked and clean
-  1  a race was found (an invariant broke)
-  2  bad input: a one-line error on stderr
-  3  the check could not be completed"""
-
-
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr and exit 2, never a usage dump; every
     command's --help ends with the exit codes."""
-
-    def __init__(self, *args, **kw):
-        kw.setdefault("epilog", EXIT_CODES)
-        kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kw)
 
     def __init__(self, *args, **kw):
         kw.setdefault("epilog", EXIT_HELP)

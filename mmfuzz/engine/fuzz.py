@@ -58,7 +58,7 @@ def slot_map(present) -> list:
     return [tid_of[next((s for s in order if s >= slot), order[0])] for slot in range(len(present))]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def strategies(n: int, k: int):
     """The strategies of a PCT schedule of n tasks and k steps, built once (building
     and validating a strategy costs more than drawing from it)."""

@@ -456,7 +456,7 @@ class DoReadFaultV58(KernelCode):
 from mmfuzz.engine.task import inline  # noqa: E402
 from mmfuzz.engine.violations import Bug  # noqa: E402
 from mmfuzz.kernel.locking import PageLocked, down_write, lock_page, mutex_lock, mutex_unlock, unlock_page, up_write  # noqa: E402,F811,E501
-from mmfuzz.kernel.mm.pgtable_generic import pte_offset_map_lock, ptl_of_table  # noqa: E402
+from mmfuzz.kernel.mm.pgtable_generic import pte_offset_map_lock  # noqa: E402
 from mmfuzz.model.pgtable import mk_leaf, pte_none  # noqa: E402,F811
 
 # include/linux/mm.h (2.6.x)
