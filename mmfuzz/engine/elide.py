@@ -24,6 +24,7 @@ difference for runs each schedule exactly as the unmutated kernel does; the sear
 from __future__ import annotations
 
 import sys
+import types
 
 import attrs
 
@@ -78,7 +79,7 @@ def _call_site(lock: str, depth: int, how: str) -> tuple[str, str]:
     """The site of a lock taken without a step (a trylock, a new page's lock), from the
     running frames: the function that called the lock table names the step."""
     caller = sys._getframe(depth)
-    f = caller
+    f: types.FrameType | None = caller
     while f is not None and not f.f_code.co_flags & _CO_GENERATOR:  # plain helpers
         f = f.f_back
     frames = []

@@ -46,15 +46,16 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
     start = time.perf_counter()
     best = None
     for ps in param_combinations(scen, params):
-        states_left = None if max_states is None else max_states - result.states
+        states_so_far = result.states or 0
+        states_left = None if max_states is None else max_states - states_so_far
         explorer = Explorer(scen, kernel_cls, versions, population, ps, max_runs - result.examples,
                             max_states=states_left, prune=prune, run_kw=run_kw, end_states=end_states)
         found = explorer.search(max_preemptions)
         result.examples += explorer.runs
         result.executed_steps += explorer.steps
-        result.states += found.states
-        result.complete &= found.complete
-        if found.found is not None and (best is None or found.preemptions < best[1]
+        result.states = states_so_far + found.states
+        result.complete = bool(result.complete) and found.complete
+        if found.found is not None and found.preemptions is not None and (best is None or found.preemptions < best[1]
                                         or (found.preemptions == best[1]
                                             and len(found.found.run.trace) < len(best[0].run.trace))):
             best = (found.found, found.preemptions)

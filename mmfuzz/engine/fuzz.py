@@ -216,10 +216,9 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                 counter["steps"] += len(run.trace)
             clean.add(key)
 
-    if schedule == "pct":
-        Machine = PctMachine
-    Machine.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
-    machine = Machine if seed is None else hyp_seed(seed)(Machine)
+    chosen: type[RuleBasedStateMachine] = PctMachine if schedule == "pct" else Machine
+    chosen.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
+    machine = chosen if seed is None else hyp_seed(seed)(chosen)
     profiles.register()
     try:
         base = Settings.get_profile(profiles.resolve(profile))
@@ -250,8 +249,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     try:
         with own_constants():
             run_state_machine_as_test(machine, settings=cfg)
-    except Violation as v:
-        found.insert(0, v)
+    except Violation as raised:
+        found.insert(0, raised)
     except Exception:
         # the PCT machine skips schedules already run clean, so Hypothesis's re-run of
         # the failing example may differ (Flaky): the race is the one first raised

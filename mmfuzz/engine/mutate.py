@@ -40,7 +40,7 @@ class Mutant:
     override: tuple | None = None  # a declared mutant's (path, version)
 
     @property
-    def site(self) -> tuple[str, str]:
+    def site(self) -> tuple[str, str | None]:
         return self.function, self.step
 
 
@@ -180,6 +180,7 @@ def _explore(populations, combos, bound, max_runs, make) -> MutantResult:
 def _maker(m: Mutant, recorders, scenario, kernel, overrides, options, scen, kernel_cls, versions):
     """The explorer factory for one mutant's exploration (see _explore)."""
     if m.kind == DECLARED:
+        assert m.override is not None  # a declared mutant names its (path, version)
         path, version = m.override
         _, mversions, mkernel = prepare(scenario, kernel, overrides | {path: version}, options)
         return lambda i, population, ps, n: Explorer(scen, mkernel, mversions, population, ps, n)

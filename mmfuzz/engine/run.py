@@ -241,6 +241,7 @@ class Run:
         for t in self.tasks:
             p = t.pending
             if t.alive and type(p) is Acquire and not self.state.locks.can_acquire(p.lock, p.mode):
+                assert self.sites is not None  # only called while sites are recorded
                 self.sites.diverged.add(acquire_site(t.gen, p))
 
     def reached(self, site: tuple) -> None:

@@ -32,6 +32,7 @@ bounded search up to its preemptions prints the canonical one.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import attrs
 
@@ -173,7 +174,7 @@ class Explorer:
             bounded = self.search(least, invariant=invariant)
         finally:
             self.prune = prune
-        if bounded.found is not None:
+        if bounded.found is not None and bounded.preemptions is not None:
             found, least = bounded.found, bounded.preemptions
         return self._result(found, None, True, least, start, states)
 
@@ -204,7 +205,7 @@ class Explorer:
             run.advance(tid)
         return run
 
-    def _reexecute(self, path: list[int], cycle: list[int] = ()) -> Violation:
+    def _reexecute(self, path: list[int], cycle: Sequence[int] = ()) -> Violation:
         """The violation a schedule ends in, from a full run (trace, checks); a cycle
         repeats until the run is declared a livelock."""
         self.runs += 1
@@ -251,7 +252,7 @@ class Explorer:
         visited: dict = {}  # key -> the largest remaining budget it was expanded with
         on_path: dict = {}  # key -> (depth, budget) of the states on the current path
         self.states = 0
-        run = self._replay([])
+        run: Run | None = self._replay([])
         path: list[int] = []
         frames: list[list] = []  # [key, depth, budget, children, next child]
 
@@ -264,6 +265,7 @@ class Explorer:
                 self.states = len(visited)
             frames.append([key, depth, budget, self._children(run, budget), 0])
 
+        assert run is not None
         push(self.key(run, with_current), 0, bound)
         while frames:
             frame = frames[-1]

@@ -155,7 +155,7 @@ COMMON_PATHS = ("do_no_page", "find_get_page", "unmap_mapping_range", "zap_page_
 
 
 class FaultRaceScenario(Scenario):
-    paths = COMMON_PATHS + ("filemap_nopage", "do_generic_mapping_read")
+    paths: tuple[str, ...] = COMMON_PATHS + ("filemap_nopage", "do_generic_mapping_read")
     params = {
         # page 1 is in the page cache when the actors start
         "cached": [True, False],

@@ -85,25 +85,25 @@ def mapped_pages(s: State, vma: Vma) -> set[int]:
 class PagewalkScenario(Scenario):
     name = "pagewalk"
     doc = "walk_page_vma() (numa_maps) vs VFIO huge faults and BAR zaps on a PUD/PMD pfnmap (2026)"
-    paths = ("walk_page_range", "split_huge_pud", "split_huge_pmd", "huge_zero_pmd",
+    paths: tuple[str, ...] = ("walk_page_range", "split_huge_pud", "split_huge_pmd", "huge_zero_pmd",
              "handle_mm_fault", "vfio_pci_mmap_huge_fault", "vaddr_get_pfns", "show_numa_map",
              "zap_page_range", "unmap_mapping_range", "pte_offset_map_lock", "follow_pfnmap_start")
-    actors = (
+    actors: tuple[Actor, ...] = (
         Actor("numa_maps", "numa_maps reader", numa_maps_reader, min=0, max=2),
         Actor("vfio_fault", "VFIO DMA-map fault", dma_map_fault, min=0, max=2),
         Actor("vfio_zap", "vfio_pci_zap_bars", bar_zapper, min=0, max=1),
         Actor("pte_walker", "pte_entry walker", pte_walker, min=0, max=1),
         Actor("bar_pte_walker", "pte_entry walker of the BAR", bar_pte_walker, min=0, max=1),
     )
-    racy_on = ({"kernel": "v6.12"}, {"kernel": "v7.0-rc2"},
+    racy_on: tuple = ({"kernel": "v6.12"}, {"kernel": "v7.0-rc2"},
                {"kernel": "v7.0-rc2", "overrides": {"walk_page_range": "rfc-skip-special"}},
                {"kernel": "v7.0-rc2", "overrides": {"walk_page_range": "maxq-leaf-recheck"}})
     # the fix rests on its single pudp_get() snapshot; every lock's critical section
     # here is one atomic step, so eliding a lock changes nothing (mmfuzz mutate)
     _SNAPSHOT = {"walk_page_range=two-loads": "no-illegal-read"}
-    clean_on = ({"kernel": "v7.0", "rests_on": _SNAPSHOT},
+    clean_on: tuple = ({"kernel": "v7.0", "rests_on": _SNAPSHOT},
                 {"kernel": "v6.12", "overrides": {"walk_page_range": "3b89863c3fa4"}, "rests_on": _SNAPSHOT})
-    explore_with = ({"numa_maps": 1, "vfio_fault": 1, "vfio_zap": 1, "pte_walker": 1},
+    explore_with: tuple = ({"numa_maps": 1, "vfio_fault": 1, "vfio_zap": 1, "pte_walker": 1},
                     {"numa_maps": 2, "vfio_fault": 2}, {"bar_pte_walker": 1, "vfio_fault": 1})
     params = {
         # "pud": the BAR VMA is 1 GiB aligned (PUD leaves); "pmd": only 2 MiB (PMD leaves)

@@ -123,7 +123,7 @@ def write_other_file(k, t, s):
 
 
 class PunchHoleBase(Scenario):
-    paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
+    paths: tuple[str, ...] = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
              "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
              "pte_offset_map_lock", "xfs_file", "xfs_free_file_space", "genericfs", "ext4")
     # xfs and ext4 as they are; generic: a filesystem whose fill paths (fault, read,

@@ -245,7 +245,7 @@ follow_pfnmap = code_path(
 class FollowPfnmapArgs:
     """struct follow_pfnmap_args: what follow_pfnmap_start() found, and the lock it holds."""
 
-    vma: object
+    vma: Vma
     address: int
     pfn: int | None = None
     writable: bool = False

@@ -78,7 +78,7 @@ class WalkPageRangeV612(KernelCode):
         (depth -1). The caller holds mmap_lock (read); no VM_PFNMAP VMA is walked here."""
         addr, err = start, 0
         while addr < end and not err:
-            vma = next((v for v in mm.vmas if v.end > addr), None)  # find_vma()
+            vma: Any = next((v for v in mm.vmas if v.end > addr), None)  # find_vma()
             if vma is None or vma.start >= end:
                 vma, nxt = None, end
             elif vma.start > addr:

@@ -110,7 +110,7 @@ class PagemapRead:
 class PagemapReadV612(KernelCode):
     """Each entry the walk adds says which address it was made for, so a test can check the output."""
 
-    def pagemap_read(self, t, mm, svpfn: int, count: int) -> list:
+    def pagemap_read(self, t, mm, svpfn: int, count: int):
         """read(fd, buf, count * 8) at offset svpfn * 8: the entries copied to the user."""
         out: list = []
         start_vaddr, end_vaddr = svpfn, svpfn + count
