@@ -273,7 +273,7 @@ def test_campaign_json_and_a_process_pool(tmp_path, capsys, monkeypatch):
 def test_a_timeline_is_drawn_one_column_per_cpu():
     from mmfuzz.campaign.html import timeline_table
 
-    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-480f0bde005c41eb.json").read_text())
+    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-47c07ab22ac74599.json").read_text())
     table = timeline_table(entry["timeline"])
     assert "<tr><th>CPU0 numa_maps reader</th><th>CPU1 VFIO DMA-map fault</th></tr>" in table
     rows = re.findall(r'<tr class="step">(.*?)</tr>', table, re.S)
@@ -292,7 +292,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_the_html_report_renders_every_race_in_headless_chromium(found, tmp_path):
     other = Row("pagewalk", "v7.0-rc2", (("walk_page_range", "maxq-leaf-recheck"),), (), "racy")
     # the three-CPU race of Max's question, as a shard would send it: a second race, three columns
-    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-97adc022c531f126.json").read_text())
+    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-9f71ce64c9b167fb.json").read_text())
     maxq = found[2] | {"entry": entry}
     night(tmp_path, [found[0], maxq | {"key": Campaign.key(other)}, found[2]], rows=[SKIP_SPECIAL, FIXED, other])
     page = tmp_path / "out" / "report.html"

@@ -134,13 +134,13 @@ class PoolBackend:
 class DaskBackend:
     def __init__(self, scheduler: str, connect_timeout: float = 15):
         try:
-            _reachable(scheduler, connect_timeout)
-        except (OSError, ValueError) as e:
-            raise UnknownName(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
-        try:
             from distributed import Client
         except ImportError:
             raise UnknownName("--scheduler needs Dask: pip install 'mmfuzz[dask]'") from None
+        try:
+            _reachable(scheduler, connect_timeout)
+        except (OSError, ValueError) as e:
+            raise UnknownName(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
         try:
             self.client = Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError, ValueError) as e:

@@ -35,7 +35,10 @@ class StatCounterV49(StatCounterV48):
 
     def _mm_stat_update(self, t):  # still inline: the steps stay mm_stat_inc's
         yield from spin_lock(t, "stat_lock")
-        self.s.extra["counter"] += 1
+        yield "v = mm->stat"
+        v = self.s.extra["counter"]
+        yield "mm->stat = v + 1"
+        self.s.extra["counter"] = v + 1
         spin_unlock(t, "stat_lock")
 
 
