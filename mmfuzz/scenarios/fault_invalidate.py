@@ -329,9 +329,12 @@ class FaultVsPunch(FaultRaceScenario):
     # Hugh Dickins' 2007 unmap after shmem_truncate_range()'s second truncate closes it
     # only while the file keeps pages in the cache (page0_cached)
     racy_on = ({"kernel": "v2.6.20"}, {"kernel": "v2.6.20", "overrides": {"shmem": "v2.6.21"}})
-    # clean on v2.6.23, and racy with do_no_page=mutant-early-unlock: checked in
-    # tests/test_race_2007.py until its rests_on names the mutate protections
-    clean_on = ()
+    # v2.6.23 rests on the page lock held from lookup to the PTE set, which truncate's
+    # page lock (and its re-unmap under it) waits for (mmfuzz mutate fault-vs-punch --kernel v2.6.23)
+    clean_on = ({"kernel": "v2.6.23", "rests_on": {
+        "lock_page in truncate_inode_pages_range": "no-dangling-pte",
+        "trylock_page(page) in truncate_inode_pages_range": "no-dangling-pte",
+        "do_no_page=mutant-early-unlock": "no-dangling-pte"}},)
     explore_with = ({"fault": 1, "punch": 1}, {"write": 1, "punch": 1})
     actors = _FAULT_ACTORS + (
         Actor("punch", "madvise(MADV_REMOVE)", hole_puncher, min=1, max=1),

@@ -319,9 +319,13 @@ class PunchVsFill(PunchHoleBase):
         {"kernel": "v6.4", "rests_on": _PAGE_LOCKS | {
             "trylock_page(page) in filemap_map_pages": "no-stale-pte",
             "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
-            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}})
-    # ext4 v5.15 is clean, and racy again with v5.8's readahead or fault path: checked in
-    # tests/test_race_2020.py until it names its rests_on protections
+            "xfs_ilock: down_write(invalidate_lock) in xfs_file_fallocate": "no-stale-data"}},
+        # ext4 v5.15: invalidate_lock on fault, readahead and punch (730633f0b7f9)
+        {"kernel": "v5.15", "options": {"fs": "ext4"}, "rests_on": _PAGE_LOCKS | {
+            "trylock_page(page) in filemap_map_pages": "no-stale-pte",
+            "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
+            "down_read(invalidate_lock) in page_cache_ra_unbounded": "no-stale-data",
+            "down_write(invalidate_lock) in ext4_invalidate_lock": "no-stale-data"}})
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
 
 
@@ -360,9 +364,14 @@ class TruncateVsFaultAround(PunchHoleBase):
     # cache (the kernel does too); the i_size checks under the page lock keep it unmapped
     racy_on = ({"kernel": "v5.9", "overrides": {"filemap_map_pages": "mutant-no-isize-check"}},
                {"kernel": "v5.9", "overrides": {"filemap_fault": "mutant-no-isize-recheck"}})
-    # v5.9 is clean (tests/test_race_2020.py checks it and both mutants); it names no
-    # rests_on protections for mutate yet, so it is not declared clean here
-    clean_on = ()
+    # v5.9 rests on the i_size re-checks under the page lock, and on the page locks
+    # (mmfuzz mutate truncate-vs-fault-around --kernel v5.9)
+    clean_on = ({"kernel": "v5.9", "rests_on": {
+        "lock_page in filemap_fault": "no-pte-beyond-eof",
+        "lock_page in truncate_inode_pages_range": "no-pte-beyond-eof",
+        "trylock_page(page) in truncate_inode_pages_range": "no-pte-beyond-eof",
+        "filemap_fault=mutant-no-isize-recheck": "no-pte-beyond-eof",
+        "filemap_map_pages=mutant-no-isize-check": "no-pte-beyond-eof"}},)
     explore_with = ({"truncate": 1, "fault": 1}, {"truncate": 1, "fault": 1, "read": 1})
 
     def invariants(self, run):
