@@ -32,7 +32,7 @@ from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import (PageLocked, down_read, down_read_trylock, down_write, lock_page,
                                    mutex_lock, mutex_unlock, page_lock_name, spin_lock, spin_unlock,
                                    trylock_page, unlock_page, up_read, up_write, wait_on_page_locked)
-from mmfuzz.kernel.mm.memory import VM_OPS, FileVmf, Vmf
+from mmfuzz.kernel.mm.memory import VM_OPS, FileVmf, VmOperations, Vmf
 from mmfuzz.model.mm import MM, MMAP_LOCK, Vma, new_mm
 from mmfuzz.model.state import State
 
@@ -89,7 +89,7 @@ def get_scenario(name: str, options=None) -> Scenario:
 
 __all__ = [
     "Acquire", "Actor", "Bug", "EXCL", "FileVmf", "FuzzResult", "InvariantBroken", "KernelCode",
-    "KernelCrash", "MM", "MMAP_LOCK", "MissingCodePath", "VM_OPS", "Vma", "Vmf", "new_mm", "Oops", "PATHS",
+    "KernelCrash", "MM", "MMAP_LOCK", "MissingCodePath", "VM_OPS", "VmOperations", "Vma", "Vmf", "new_mm", "Oops", "PATHS",
     "PageLocked", "RELEASES", "Run", "SCENARIOS", "SHARED",
     "Scenario", "StaleSchedule", "State", "Task", "UnknownName", "Violation", "WaitFor", "code_path",
     "down_read", "down_read_trylock", "down_write", "exhaust", "explore", "fuzz", "get_path", "get_scenario",

@@ -15,26 +15,14 @@ from __future__ import annotations
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import down_write, up_write
-from mmfuzz.kernel.mm.memory import VM_OPS
+from mmfuzz.kernel.mm.memory import VM_OPS, VmOperations
 
 genericfs = code_path(
     "genericfs", file="fs/<generic>",
     doc="a filesystem using filemap_fault/filemap_map_pages/generic_file_read_iter/generic_fadvise; its punch_hole")
 
 
-class GenericFileVmOps:
-    """generic_file_vm_ops: .fault = filemap_fault, .map_pages = filemap_map_pages."""
-
-    name = "generic_file_vm_ops"
-
-    def fault(self, k, t, vmf):
-        return k.filemap_fault(t, vmf)
-
-    def map_pages(self, k, t, vmf, start_pgoff, end_pgoff):
-        return k.filemap_map_pages(t, vmf, start_pgoff, end_pgoff)
-
-
-VM_OPS["generic"] = GenericFileVmOps()
+VM_OPS["generic"] = VmOperations("generic_file_vm_ops", fault="filemap_fault", map_pages="filemap_map_pages")
 
 
 @genericfs.version("v5.8", since="v5.8",

@@ -20,7 +20,7 @@ from mmfuzz.kernel.locking import (  # noqa: E402
     lock_page as _lock_page26, mutex_lock as _mutex_lock, mutex_unlock as _mutex_unlock,
     page_lock_name as _page_lock_name, trylock_page as _trylock_page26, unlock_page as _unlock_page26,
 )
-from mmfuzz.kernel.mm.memory import END_OF_2007_MODEL, NOPAGE_SIGBUS, VM_OPS as _VM_OPS  # noqa: E402
+from mmfuzz.kernel.mm.memory import END_OF_2007_MODEL, NOPAGE_SIGBUS, VM_OPS as _VM_OPS, VmOperations as _VmOperations  # noqa: E402
 from mmfuzz.model.memory import Folio as _Folio  # noqa: E402
 
 EEXIST = "-EEXIST"
@@ -168,15 +168,7 @@ class FindGetPageV2620(_KernelCode26):
 find_get_page.retire(END_OF_2007_MODEL, "the lockless page cache (2.6.27) replaced the tree_lock rwlock")
 
 
-class _GenericFileVmOps:
-    """generic_file_vm_ops: .nopage = filemap_nopage."""
-
-    @staticmethod
-    def nopage(kernel, t, vma, address):
-        return kernel.filemap_nopage(t, vma, address)
-
-
-_VM_OPS["generic_file"] = _GenericFileVmOps
+_VM_OPS["generic_file"] = _VmOperations("generic_file_vm_ops", nopage="filemap_nopage")
 
 
 @filemap_nopage.version("v2.6.20", since="v2.6.20",

@@ -124,6 +124,27 @@ class HandleMmFaultV612(KernelCode):
 VM_OPS: dict = {}
 
 
+class VmOperations:
+    """A vm_operations_struct, written as the kernel's initializer: each hook names the
+    kernel function it calls (``VmOperations("xfs_file_vm_ops", fault="xfs_filemap_fault")``
+    for ``.fault = xfs_filemap_fault``); a hook not given is NULL (None). A hook is
+    called with the composed kernel first: ``VM_OPS[vma.ops].fault(kernel, t, vmf)``."""
+
+    HOOKS = ("fault", "map_pages", "huge_fault", "nopage")
+
+    def __init__(self, name: str, **hooks: str):
+        unknown = sorted(set(hooks) - set(self.HOOKS))
+        if unknown:
+            raise TypeError(f"{name}: no vm_operations_struct hook {', '.join(unknown)}")
+        self.name = name
+        for hook in self.HOOKS:
+            setattr(self, hook, None if hook not in hooks else self._calls(hooks[hook]))
+
+    @staticmethod
+    def _calls(function: str):
+        return lambda kernel, t, *args: getattr(kernel, function)(t, *args)
+
+
 @zap_page_range.version("generic", since="v2.6.12",
                         models="zap_pud_range/zap_pmd_range/zap_pte_range as in v6.12; the PTE level is the same in 2.6 and 5.x")
 class ZapPageRange(KernelCode):

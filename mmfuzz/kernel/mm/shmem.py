@@ -18,7 +18,7 @@ from mmfuzz.engine.violations import Bug
 from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import unlock_page
 from mmfuzz.kernel.mm.filemap import EEXIST
-from mmfuzz.kernel.mm.memory import END_OF_2007_MODEL, NOPAGE_SIGBUS, VM_OPS
+from mmfuzz.kernel.mm.memory import END_OF_2007_MODEL, NOPAGE_SIGBUS, VM_OPS, VmOperations
 
 shmem = code_path(
     "shmem", file="mm/shmem.c",
@@ -27,15 +27,7 @@ shmem = code_path(
 ZEROES = "zeroes"
 
 
-class ShmemVmOps:
-    """shmem_vm_ops: .nopage = shmem_nopage."""
-
-    @staticmethod
-    def nopage(kernel, t, vma, address):
-        return kernel.shmem_nopage(t, vma, address)
-
-
-VM_OPS["shmem"] = ShmemVmOps
+VM_OPS["shmem"] = VmOperations("shmem_vm_ops", nopage="shmem_nopage")
 
 
 @shmem.version("v2.6.20", since="v2.6.20",

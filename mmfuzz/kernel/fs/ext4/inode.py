@@ -16,26 +16,15 @@ from __future__ import annotations
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import down_read, down_write, up_read, up_write
-from mmfuzz.kernel.mm.memory import VM_OPS
+from mmfuzz.kernel.mm.memory import VM_OPS, VmOperations
 
 ext4 = code_path(
     "ext4", file="fs/ext4/inode.c, fs/ext4/file.c",
     doc="ext4_file_vm_ops (.fault, .map_pages), ext4_file_read_iter(), ext4_punch_hole()")
 
 
-class Ext4FileVmOps:
-    """ext4_file_vm_ops: .fault as the running kernel defines it, .map_pages = filemap_map_pages."""
-
-    name = "ext4_file_vm_ops"
-
-    def fault(self, k, t, vmf):
-        return k.ext4_fault(t, vmf)
-
-    def map_pages(self, k, t, vmf, start_pgoff, end_pgoff):
-        return k.filemap_map_pages(t, vmf, start_pgoff, end_pgoff)
-
-
-VM_OPS["ext4"] = Ext4FileVmOps()
+# ext4_file_vm_ops: .fault as the running kernel defines it, .map_pages = filemap_map_pages
+VM_OPS["ext4"] = VmOperations("ext4_file_vm_ops", fault="ext4_fault", map_pages="filemap_map_pages")
 
 
 @ext4.version("v5.8", since="v5.8",

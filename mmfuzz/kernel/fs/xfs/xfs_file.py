@@ -10,7 +10,7 @@ from __future__ import annotations
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import down_read, down_write, up_read
-from mmfuzz.kernel.mm.memory import VM_OPS
+from mmfuzz.kernel.mm.memory import VM_OPS, VmOperations
 
 xfs_file = code_path(
     "xfs_file", file="fs/xfs/xfs_file.c",
@@ -19,19 +19,8 @@ xfs_file = code_path(
 EXCL_FLAGS = ("IOLOCK_EXCL", "MMAPLOCK_EXCL")
 
 
-class XfsFileVmOps:
-    """xfs_file_vm_ops: .fault and .map_pages, as the running kernel defines them."""
-
-    name = "xfs_file_vm_ops"
-
-    def fault(self, k, t, vmf):
-        return k.xfs_filemap_fault(t, vmf)
-
-    def map_pages(self, k, t, vmf, start_pgoff, end_pgoff):
-        return k.xfs_vm_map_pages(t, vmf, start_pgoff, end_pgoff)
-
-
-VM_OPS["xfs"] = XfsFileVmOps()
+# xfs_file_vm_ops: .fault and .map_pages, as the running kernel defines them
+VM_OPS["xfs"] = VmOperations("xfs_file_vm_ops", fault="xfs_filemap_fault", map_pages="xfs_vm_map_pages")
 
 
 @xfs_file.version("v5.8", since="v5.8",

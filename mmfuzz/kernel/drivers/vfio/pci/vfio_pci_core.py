@@ -8,7 +8,7 @@ from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import down_read, down_write, up_read, up_write
 from mmfuzz.kernel.mm.huge_memory import VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS
-from mmfuzz.kernel.mm.memory import VM_OPS
+from mmfuzz.kernel.mm.memory import VM_OPS, VmOperations
 from mmfuzz.model.pgtable import PMD_ORDER, PUD_ORDER
 
 vfio_pci_mmap_huge_fault = code_path(
@@ -72,12 +72,6 @@ class VfioPciHugeFaultV612(KernelCode):
         up_write(t, vdev.memory_lock)
 
 
-class _VfioVmOps:
-    @staticmethod
-    def huge_fault(kernel, t, vmf, order):
-        return kernel.vfio_pci_mmap_huge_fault(t, vmf, order)
-
-
 @vfio_pci_mmap_huge_fault.version("09dfc8a5f2ce", since="v6.13", commit="09dfc8a5f2ce",
                                   models="09dfc8a5f2ce 'vfio/pci: Fallback huge faults for unaligned pfn' "
                                          "(Alex Williamson, Jan 2025, v6.13; in 6.12-stable since Jan 2025)")
@@ -89,4 +83,4 @@ class VfioPciHugeFaultAlignedPfn(VfioPciHugeFaultV612):
         return bool(order and pfn & (size - 1)) or super().vfio_huge_fault_must_fall_back(vmf, order, pfn)
 
 
-VM_OPS["vfio_pci"] = _VfioVmOps
+VM_OPS["vfio_pci"] = VmOperations("vfio_pci_mmap_ops", huge_fault="vfio_pci_mmap_huge_fault")
