@@ -357,7 +357,8 @@ _PAGE_LOCKS_EOF = {"lock_page in filemap_fault": "no-pte-beyond-eof",
 @scenario
 class TruncateVsFaultAround(PunchHoleBase):
     name = "truncate-vs-fault-around"
-    doc = "truncate(2) (truncate_pagecache) vs fault-around, ->fault and read(): faults beyond the new EOF (2020)"
+    doc = ("truncate(2) (->setattr: i_size, truncate_pagecache, free the blocks) vs fault-around, ->fault and "
+           "read() on ext2-like, ext4 and XFS: PTEs beyond the new EOF (2020)")
     paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
              "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
              "pte_offset_map_lock", "do_truncate", "genericfs", "ext4", "xfs_file", "xfs_iops")

@@ -39,7 +39,8 @@ lock_helper("ext4_invalidate_lock")
 @ext4.version("v5.8", since="v5.8",
               racy="read() and readahead/fadvise fill the hole without i_mmap_sem: stale data of freed blocks",
               models="v4.5 (ea3d7209ca01) .. v5.14 fs/ext4: ext4_filemap_fault() under i_mmap_sem (shared); "
-                     "ext4_punch_hole() under inode_lock and i_mmap_sem (exclusive); buffered read unlocked")
+                     "ext4_punch_hole() under inode_lock and i_mmap_sem (exclusive); buffered read unlocked; "
+                     "ext4_setattr() takes i_mmap_sem before i_size changes (b9c1c26739ec, v5.3)")
 class Ext4V58(KernelCode):
     """Faults and the punch exclude each other on i_mmap_sem; read() and readahead do not."""
 
