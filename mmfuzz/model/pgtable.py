@@ -90,8 +90,9 @@ class Ptr:
 # pXd_trans_huge() exist until v6.16:
 # d438d2734170 ("mm: remove devmap related functions and page table bits", v6.17) makes
 # pXd_trans_huge() the PSE bit alone. The same function serves both eras because no
-# kernel from v6.17 on makes a devmap entry (insert_pfn_pud() of v6.17 refuses one);
-# code of v6.17 on never calls pud_devmap()/pmd_devmap() (tests/test_dax.py checks).
+# kernel from v6.17 on makes a devmap entry (device DAX's devmap faults end in v6.14,
+# and the DAX scenario refuses kernels without pud_devmap()); code of v6.17 on never
+# calls pud_devmap()/pmd_devmap() (tests/test_dax.py checks).
 def _none(e: Entry) -> bool:
     return e.kind == "none"
 

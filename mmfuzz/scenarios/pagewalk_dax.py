@@ -19,7 +19,7 @@ from mmfuzz.model.mm import Vma, get, new_mm, put, slot
 from mmfuzz.model.pagecache import AddressSpace
 from mmfuzz.model.pgtable import HPAGE_PMD_NR, HPAGE_PUD_NR, mk_leaf
 from mmfuzz.model.state import State
-from mmfuzz.scenarios.pagewalk import PTE_WALK_OPS
+from mmfuzz.scenarios.pagewalk import pte_walker_of
 
 # import for registration of the code paths this scenario runs
 import mmfuzz.kernel.fs.proc.task_mmu  # noqa: F401,E402
@@ -44,14 +44,6 @@ def dax_fault(k, t, s):
     return do_user_addr_fault()
 
 
-def dax_pte_walker(k, t, s):
-    def walk_dax_ptes():
-        yield from down_read(t, s.mm.mmap_lock)
-        yield from k.walk_page_vma(t, s.mm.find_vma(DAX), PTE_WALK_OPS, set())
-        up_read(t, s.mm.mmap_lock)
-    return walk_dax_ptes()
-
-
 @scenario
 class PagewalkDaxScenario(Scenario):
     name = "pagewalk-dax"
@@ -61,7 +53,7 @@ class PagewalkDaxScenario(Scenario):
     actors: tuple[Actor, ...] = (
         Actor("numa_maps", "numa_maps reader", numa_maps_reader, min=0, max=2),
         Actor("dax_fault", "DAX page fault", dax_fault, min=0, max=2),
-        Actor("pte_walker", "pte_entry walker", dax_pte_walker, min=0, max=1),
+        Actor("pte_walker", "pte_entry walker", pte_walker_of(DAX), min=0, max=1),
     )
     racy_on: tuple = ({"kernel": "v6.12"},)
     # the backported fix (138ada1337b4 in 6.12.84) rests on its one pudp_get() snapshot:

@@ -202,13 +202,9 @@ class HugePudNoDevmap(HugePudV612):
         if self.pud_huge(self.load(t, pud)):
             yield from self._split_huge_pud(t, vma, pud, address)
 
+    # insert_pfn_pud(): every caller passes devmap=False from v6.17 on (7b2ae3c47f65: a
+    # pfn leaf is always pud_mkspecial())
     pud_huge = staticmethod(pud_trans_huge)
-
-    def insert_pfn_pud(self, t, vma, addr: int, pud: Ptr, pfn: int, devmap: bool, write: bool):
-        # 7b2ae3c47f65: a pfn leaf is always pud_mkspecial(); there is no devmap bit
-        if devmap:
-            raise ValueError("v6.17 has no devmap PUDs (d438d2734170): a caller asked for one")
-        return (yield from super().insert_pfn_pud(t, vma, addr, pud, pfn, False, write))
 
 
 @huge_pmd.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",
@@ -223,11 +219,6 @@ class HugePmdNoDevmap(HugePmdV612):
             yield from self._split_huge_pmd(t, vma, pmd, address)
 
     pmd_huge = staticmethod(pmd_trans_huge)
-
-    def insert_pfn_pmd(self, t, vma, addr: int, pmd: Ptr, pfn: int, devmap: bool, write: bool):
-        if devmap:
-            raise ValueError("v6.17 has no devmap PMDs (d438d2734170): a caller asked for one")
-        return (yield from super().insert_pfn_pmd(t, vma, addr, pmd, pfn, False, write))
 
 
 @huge_zero.version("v6.12", since="v2.6.38",

@@ -172,8 +172,10 @@ class VmOperations:
         return lambda kernel, t, *args: getattr(kernel, function)(t, *args)
 
 
-@zap_page_range.version("generic", since="v2.6.12",
-                        models="zap_pud_range/zap_pmd_range/zap_pte_range as in v6.12; the PTE level is the same in 2.6 and 5.x")
+@zap_page_range.version("generic", since="v4.11",
+                        models="zap_pud_range/zap_pmd_range/zap_pte_range as in v6.12 (their huge-entry tests "
+                               "with pud_devmap() from v4.11, a00cc7d9dd93, to v6.16); the PTE level is the same "
+                               "in 2.6 and 5.x")
 class ZapPageRange(KernelCode):
     """Clear page-table entries of a VMA range under the page-table locks, dropping rmap and refs."""
 
@@ -263,6 +265,24 @@ class ZapPageRange(KernelCode):
             pte = Ptr(pte.pfn, index("pte", addr), "pte")
         self.pte_unmap_unlock(t, pte, ptl)
         return addr
+
+
+@zap_page_range.version("v2.6.12", since="v2.6.12",
+                        models="v2.6.12 .. v2.6.37: no huge page-table entries, so zap_pud_range() and "
+                               "zap_pmd_range() test only pXd_none_or_clear_bad() (pmd_trans_huge() came with "
+                               "THP in v2.6.38, pud_trans_huge()/pud_devmap() in v4.11)")
+class ZapPageRangeV2612(ZapPageRange):
+    """No huge entries to zap whole: straight to the none/bad test of each entry."""
+
+    @inline
+    def zap_pud_is_huge(self, t, pud: Ptr):
+        return False
+        yield  # pragma: no cover
+
+    @inline
+    def zap_pmd_is_huge(self, t, pmd: Ptr):
+        return False
+        yield  # pragma: no cover
 
 
 @zap_page_range.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",

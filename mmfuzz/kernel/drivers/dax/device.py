@@ -43,28 +43,19 @@ class DevDaxHugeFaultV411(KernelCode):
     def dev_dax_huge_fault(self, t, vmf, order: int):
         dev_dax = self.s.devices[vmf.vma.file]
         # dax_read_lock() is SRCU: it only holds kill_dax() off, no fault or walker
-        if order == PUD_ORDER:
-            return (yield from self._dev_dax_pud_fault(t, dev_dax, vmf))
-        if order == PMD_ORDER:
-            return (yield from self._dev_dax_pmd_fault(t, dev_dax, vmf))
-        # __dev_dax_pte_fault(): SIGBUS when dev_dax->align > PAGE_SIZE, as here
-        return VM_FAULT_SIGBUS
+        if order == PUD_ORDER:  # __dev_dax_pud_fault()
+            ret, pfn = self.dev_dax_fault_pfn(dev_dax, vmf, HPAGE_PUD_NR)
+            if not ret:
+                # vmf_insert_pfn_pud(vmf, phys_to_pfn_t(phys, PFN_DEV|PFN_MAP), write)
+                yield from self.insert_pfn_pud(t, vmf.vma, vmf.address, vmf.pud, pfn, devmap=True, write=False)
+        elif order == PMD_ORDER:  # __dev_dax_pmd_fault()
+            ret, pfn = self.dev_dax_fault_pfn(dev_dax, vmf, HPAGE_PMD_NR)
+            if not ret:
+                yield from self.insert_pfn_pmd(t, vmf.vma, vmf.address, vmf.pmd, pfn, devmap=True, write=False)
+        else:  # __dev_dax_pte_fault(): SIGBUS when dev_dax->align > PAGE_SIZE, as here
+            ret = VM_FAULT_SIGBUS
         # (the NOPAGE loop that sets page->mapping of the pmem pages is not modelled)
-
-    def _dev_dax_pud_fault(self, t, dev_dax, vmf):
-        ret, pfn = self.dev_dax_fault_pfn(dev_dax, vmf, HPAGE_PUD_NR)
-        if ret:
-            return ret
-        # vmf_insert_pfn_pud(vmf, phys_to_pfn_t(phys, PFN_DEV|PFN_MAP), write)
-        yield from self.insert_pfn_pud(t, vmf.vma, vmf.address, vmf.pud, pfn, devmap=True, write=False)
-        return VM_FAULT_NOPAGE
-
-    def _dev_dax_pmd_fault(self, t, dev_dax, vmf):
-        ret, pfn = self.dev_dax_fault_pfn(dev_dax, vmf, HPAGE_PMD_NR)
-        if ret:
-            return ret
-        yield from self.insert_pfn_pmd(t, vmf.vma, vmf.address, vmf.pmd, pfn, devmap=True, write=False)
-        return VM_FAULT_NOPAGE
+        return ret or VM_FAULT_NOPAGE
 
     def dev_dax_fault_pfn(self, dev_dax, vmf, fault_size: int):
         """The checks __dev_dax_pud_fault() and __dev_dax_pmd_fault() share, then
