@@ -3,7 +3,7 @@
 import pytest
 
 from mmfuzz.api import exhaust
-from mmfuzz.api import fuzz
+from mmfuzz.api import fuzz, mutate
 
 BUDGET = 300  # examples for a clean verdict
 FIND = 3000  # an upper bound for a racy one: the fuzzer stops at the first violation
@@ -209,3 +209,16 @@ def test_xfs_read_stops_at_eof_from_v516():
                 params={"cached": False}, max_preemptions=1)
     assert r.found and r.invariant == "no-pte-beyond-eof", r.report
     assert sum(s.startswith("filemap_fault: page = pagecache_get_page") for s in labels(r)) >= 1
+
+
+def test_truncate_xfs_v58_fault_around_trylock_matters_beyond_two_preemptions():
+    """Without MMAPLOCK around ->map_pages (v5.8), fault-around that passed its checks
+    on a page read() created maps it after the truncate deleted it, unless it holds the
+    page lock: the race needs read(), fault-around, then the truncate to run, three
+    preemptions, so mutate's two-preemption verdict calls this trylock not needed."""
+    site = "trylock_page(page) in filemap_map_pages"
+    for bound, verdict in ((2, "clean"), (3, "racy")):
+        m = mutate(TRUNCATE, "v5.8", options={"fs": "xfs"}, counts=FAULT_READ, params={"cached": False},
+                   max_preemptions=bound, only=[site], baseline=False)
+        assert [(r.mutant.name, r.verdict) for r in m.results] == [(site, verdict)], m.results
+    assert m.results[0].invariant == "no-pte-beyond-eof" and m.results[0].preemptions == 3

@@ -399,6 +399,9 @@ class TruncateVsFaultAround(PunchHoleBase):
     clean_on = ({"kernel": "v5.9", "rests_on": _PAGE_LOCKS_EOF | {
         "filemap_fault=mutant-no-isize-recheck": "no-pte-beyond-eof"}},
                 {"kernel": "v5.9", "options": EXT4, "rests_on": dict(_PAGE_LOCKS_EOF)},
+                # v5.8 XFS: fault-around without MMAPLOCK; its trylock_page() matters too, but
+                # only with three preemptions (read(), then fault-around, then the truncate)
+                {"kernel": "v5.8", "options": XFS, "rests_on": dict(_PAGE_LOCKS_EOF)},
                 {"kernel": "v5.9", "options": XFS, "rests_on": dict(_PAGE_LOCKS_EOF)},
                 # without ->fault's re-check, v5.9 rests on the fs lock held across the i_size
                 # change and the page-cache truncation (i_mmap_sem, MMAPLOCK), on both sides
