@@ -474,7 +474,8 @@ class FilemapFaultNoIsizeRecheck(FilemapFaultV58):
 
 
 @filemap_fault.version("v5.15", since="v5.15", commit="730633f0b7f9",
-                       models="730633f0b7f9 'mm: Protect operations adding pages to page cache with invalidate_lock' (v5.15)")
+                       models="730633f0b7f9 'mm: Protect operations adding pages to page cache with invalidate_lock' (v5.15), "
+                              "as merged: invalidate_lock dropped before the i_size re-check under the page lock")
 class FilemapFaultV515(FilemapFaultV58):
     """invalidate_lock (shared) before creating a page or reading one in; not for an uptodate hit."""
 
