@@ -54,7 +54,7 @@ class DevDaxHugeFaultV411(KernelCode):
                 yield from self.insert_pfn_pmd(t, vmf.vma, vmf.address, vmf.pmd, pfn, devmap=True, write=False)
         else:  # __dev_dax_pte_fault(): SIGBUS when dev_dax->align > PAGE_SIZE, as here
             ret = VM_FAULT_SIGBUS
-        # (the NOPAGE loop that sets page->mapping of the pmem pages is not modelled)
+        # (page->mapping of the pmem pages, set on NOPAGE or by dax_set_mapping(), is not modelled)
         return ret or VM_FAULT_NOPAGE
 
     def dev_dax_fault_pfn(self, dev_dax, vmf, fault_size: int):
