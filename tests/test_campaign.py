@@ -292,7 +292,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_the_html_report_renders_every_race_in_headless_chromium(found, tmp_path):
     other = Row("pagewalk", "v7.0-rc2", (("walk_page_range", "maxq-leaf-recheck"),), (), "racy")
     # the three-CPU race of Max's question, as a shard would send it: a second race, three columns
-    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-9f71ce64c9b167fb.json").read_text())
+    entry = json.loads((Path(__file__).parent.parent / "corpus" / "pagewalk-9e80739ca99977c9.json").read_text())
     maxq = found[2] | {"entry": entry}
     night(tmp_path, [found[0], maxq | {"key": Campaign.key(other)}, found[2]], rows=[SKIP_SPECIAL, FIXED, other])
     page = tmp_path / "out" / "report.html"

@@ -45,6 +45,31 @@ def test_pruning_breaks_the_same_invariants_within_the_same_bound(row):
         assert not broken_anywhere
 
 
+PROVE_STATES = 1000  # per population: the small ones finish well within it
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.scenario}-{r.label}-{r.expect}" for r in ROWS])
+def test_declared_verdicts_in_every_interleaving_of_the_small_populations(row, monkeypatch):
+    """--preemptions all on each small population (explore_with): a clean row breaks
+    nothing in any interleaving explored, and is proved for those the search completes;
+    a racy row whose populations all complete must break in one of them."""
+    monkeypatch.setattr(Explorer, "PICK_RUNS", 1000)  # the verdict, not its printed form, is checked
+    scen = get_scenario(row.scenario, dict(row.options))
+    found, incomplete = [], []
+    for population in scen.explore_with:
+        r = exhaust(row.scenario, row.kernel, overrides=dict(row.overrides), options=dict(row.options),
+                    counts=scen.exact_counts(population), max_preemptions=None, max_states=PROVE_STATES)
+        assert r.bound == "all"
+        if r.found:
+            found.append(r)
+        elif not r.complete:
+            incomplete.append(population)
+    if row.expect == "clean":
+        assert not found, found[0].report
+    elif not incomplete:
+        assert found, f"{row.label}: no race in any interleaving of {scen.explore_with}"
+
+
 @pytest.mark.parametrize("kernel", ["v2.6.20", "v2.6.23"])
 def test_pruning_keeps_the_two_preemption_race_and_its_fix(kernel):
     """The 2007 race needs two preemptions: with and without pruning, found on v2.6.20

@@ -106,6 +106,32 @@ def test_reusing_the_unmutated_runs_changes_no_mutant_result(scenario, kernel, o
         [(r.mutant.name, r.verdict, r.invariant, r.preemptions, r.schedules) for r in fast.results if r.mutant.kind == "lock"]
 
 
+@pytest.mark.parametrize("scenario,kernel,options,overrides,counts", [
+    ("toy-lost-update", "v6.12", {}, {"toy_counter": "trylock"}, INC2),
+    ("toy-lost-update", "v6.12", {}, {"toy_counter": "atomic"}, INC2),
+    ("punch-vs-fault-around", "v5.9", {"fs": "xfs"}, {}, {"punch": (1, 1), "fault": (1, 1)}),
+])
+def test_every_interleaving_finds_the_protections_the_bounded_search_finds(scenario, kernel, options,
+                                                                            overrides, counts):
+    """mutate --preemptions all: the stateful search over every interleaving, its sites
+    from every state it expands, must find every mutant the bounded search does racy
+    (these races need at most 2 preemptions) and no other."""
+    kw = dict(options=options, overrides=overrides, counts=counts)
+    bounded = mutate(scenario, kernel, max_preemptions=2, **kw)
+    every = mutate(scenario, kernel, max_preemptions=None, **kw)
+    assert every.bound is None and every.baseline.verdict == bounded.baseline.verdict == "clean"
+    assert [r.mutant.name for r in every.results] == [r.mutant.name for r in bounded.results]
+    assert [(r.verdict, r.invariant, r.preemptions) for r in every.results] == \
+        [(r.verdict, r.invariant, r.preemptions) for r in bounded.results]
+    assert every.vacuous == bounded.vacuous
+
+
+def test_a_state_budget_leaves_the_unbounded_verdict_incomplete():
+    m = mutate("punch-vs-fault-around", "v5.9", options={"fs": "xfs"}, counts={"punch": (1, 1), "fault": (1, 1)},
+               max_preemptions=None, max_states=50)
+    assert m.baseline.verdict == "incomplete" and not m.results
+
+
 def cli(*args):
     import os
     import subprocess
@@ -130,6 +156,15 @@ def test_cli_json_lists_each_mutant_and_exits_0_when_the_verdict_rests_on_one():
          "no-stale-data", 1),
         ("truncate_inode_pages_range=no-reunmap", "declared", "truncate_cleanup_page", "clean", None, None)]
     assert all(o["schedules"] > 0 for o in out)
+
+
+def test_cli_preemptions_all_says_every_interleaving_and_exits_3_on_a_budget():
+    p = cli("punch-vs-fault-around", "--kernel", "v5.9", "--fs", "xfs", "--actors", "punch=1,fault=1",
+            "--preemptions", "all", "--mutant", "truncate_inode_pages_range=no-reunmap")
+    assert "every interleaving of punch=1,fault=1" in p.stdout, p.stdout + p.stderr
+    p = cli("punch-vs-fault-around", "--kernel", "v5.9", "--fs", "xfs", "--actors", "punch=1,fault=1",
+            "--preemptions", "all", "--max-states", "20")
+    assert p.returncode == 3, p.stdout + p.stderr
 
 
 def test_cli_text_exit_1_when_no_mutant_breaks_the_verdict():

@@ -3,7 +3,7 @@
 import pytest
 
 from mmfuzz.api import exhaust
-from mmfuzz.api import fuzz
+from mmfuzz.api import fuzz, mutate
 
 BUDGET = 4  # examples for a clean verdict (each runs hundreds of schedules)
 FIND = 3000  # an upper bound for a racy one: the fuzzer stops at the first violation
@@ -139,3 +139,86 @@ def test_truncate_fault_needs_its_isize_recheck_under_the_page_lock():
     assert any(s.startswith("filemap_fault: page = pagecache_get_page") for s in labels(r))
     r = exhaust(TRUNCATE, "v5.9", counts=FAULT_ONLY, max_preemptions=2)
     assert not r.found and r.complete, r.report
+
+
+# truncate(2) on the real filesystems: ext4_setattr() and xfs_vn_setattr() hold their fs
+# lock (i_mmap_sem / MMAPLOCK, invalidate_lock from v5.15) from before i_size changes until
+# the blocks are freed; read() past EOF leaves a page there until 8c8387ee3f55 (v5.16)
+TWO_FAULTS = {"truncate": (1, 1), "fault": (2, 2), "read": (0, 0)}
+NO_MAP_CHECK = {"filemap_map_pages": "mutant-no-isize-check"}
+LAST_TRUNCATE_STEP = {"ext4": "ext4_remove_space:", "xfs": "xfs_itruncate_extents:"}
+
+
+@pytest.mark.parametrize("fs", ["ext4", "xfs"])
+def test_truncate_v59_fault_around_maps_the_page_a_read_past_eof_left(fs):
+    """The fs lock keeps ->fault out of the truncate, not read(): a read() at the new EOF
+    after the truncate creates and reads a page there and leaves it; fault-around's
+    i_size check under the page lock is what keeps it unmapped."""
+    r = exhaust(TRUNCATE, "v5.9", options={"fs": fs}, overrides=NO_MAP_CHECK, counts=FAULT_READ, max_preemptions=1)
+    assert r.found and r.invariant == "no-pte-beyond-eof", r.report
+    steps = labels(r)
+    freed = max(i for i, s in enumerate(steps) if s.startswith(LAST_TRUNCATE_STEP[fs]))
+    created = next(i for i, s in enumerate(steps) if s.startswith("generic_file_buffered_read: add_to_page_cache_lru"))
+    mapped = max(i for i, s in enumerate(steps) if s.startswith("alloc_set_pte"))
+    assert freed < created < mapped
+    r = exhaust(TRUNCATE, "v5.9", options={"fs": fs}, counts=FAULT_READ, max_preemptions=1)
+    assert not r.found and r.complete, r.report
+
+
+@pytest.mark.parametrize("fs", ["ext4", "xfs"])
+def test_truncate_v59_fault_recheck_is_redundant_with_the_fs_lock(fs):
+    """Before v5.15 ->fault runs under the lock the truncate holds across the i_size
+    change: without filemap_fault()'s re-check under the page lock, still clean, even
+    with two faults (one could leave a page for the other's fault-around)."""
+    r = exhaust(TRUNCATE, "v5.9", options={"fs": fs}, overrides={"filemap_fault": "mutant-no-isize-recheck"},
+                counts=TWO_FAULTS, params={"cached": False}, max_preemptions=2)
+    assert not r.found and r.complete, r.report
+
+
+@pytest.mark.parametrize("fs", ["ext4", "xfs"])
+def test_truncate_v515_fault_needs_its_recheck_again(fs):
+    """v5.15's filemap_fault() takes invalidate_lock only to create or read a page, and
+    drops it before the re-check: a fault that passed the first i_size check waits for
+    the truncate on invalidate_lock, then creates the page beyond EOF; only the re-check
+    under the page lock SIGBUSes."""
+    mutant = {"filemap_fault": "mutant-v5.15-no-isize-recheck"}
+    r = exhaust(TRUNCATE, "v5.15", options={"fs": fs}, overrides=mutant, counts=FAULT_ONLY,
+                params={"cached": False}, max_preemptions=2)
+    assert r.found and r.invariant == "no-pte-beyond-eof", r.report
+    steps = labels(r)
+    checked = next(i for i, s in enumerate(steps) if s.startswith("filemap_fault: max_off"))
+    size_set = next(i for i, s in enumerate(steps) if "i_size_write" in s)
+    created = next(i for i, s in enumerate(steps) if s.startswith("filemap_fault: page = pagecache_get_page"))
+    assert checked < size_set < created
+    r = exhaust(TRUNCATE, "v5.15", options={"fs": fs}, counts=FAULT_ONLY, params={"cached": False}, max_preemptions=2)
+    assert not r.found and r.complete, r.report
+
+
+def test_xfs_read_stops_at_eof_from_v516():
+    """8c8387ee3f55: filemap_read() checks i_size before it looks up a page. On v6.4 XFS
+    (read() under IOLOCK) no read leaves a page beyond EOF for fault-around without its
+    check; v5.15's read() does. A second fault still can (its ->fault SIGBUSes after
+    creating the page)."""
+    r = exhaust(TRUNCATE, "v6.4", options={"fs": "xfs"}, overrides=NO_MAP_CHECK, counts=FAULT_READ,
+                params={"cached": False}, max_preemptions=2)
+    assert not r.found and r.complete, r.report
+    r = exhaust(TRUNCATE, "v5.15", options={"fs": "xfs"}, overrides=NO_MAP_CHECK, counts=FAULT_READ,
+                params={"cached": False}, max_preemptions=1)
+    assert r.found and r.invariant == "no-pte-beyond-eof", r.report
+    r = exhaust(TRUNCATE, "v6.4", options={"fs": "xfs"}, overrides=NO_MAP_CHECK, counts=TWO_FAULTS,
+                params={"cached": False}, max_preemptions=1)
+    assert r.found and r.invariant == "no-pte-beyond-eof", r.report
+    assert sum(s.startswith("filemap_fault: page = pagecache_get_page") for s in labels(r)) >= 1
+
+
+def test_truncate_xfs_v58_fault_around_trylock_matters_beyond_two_preemptions():
+    """Without MMAPLOCK around ->map_pages (v5.8), fault-around that passed its checks
+    on a page read() created maps it after the truncate deleted it, unless it holds the
+    page lock: the race needs read(), fault-around, then the truncate to run, three
+    preemptions, so mutate's two-preemption verdict calls this trylock not needed."""
+    site = "trylock_page(page) in filemap_map_pages"
+    for bound, verdict in ((2, "clean"), (3, "racy")):
+        m = mutate(TRUNCATE, "v5.8", options={"fs": "xfs"}, counts=FAULT_READ, params={"cached": False},
+                   max_preemptions=bound, only=[site], baseline=False)
+        assert [(r.mutant.name, r.verdict) for r in m.results] == [(site, verdict)], m.results
+    assert m.results[0].invariant == "no-pte-beyond-eof" and m.results[0].preemptions == 3

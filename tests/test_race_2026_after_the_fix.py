@@ -54,6 +54,19 @@ def test_pmd_level_pte_entry_walker_of_the_bar_is_clean_and_rests_on_the_check()
     assert any(s.startswith("__split_huge_pmd") for s in walker)
 
 
+def test_the_printed_race_keeps_a_parameter_the_caller_pinned():
+    """--param bar_align=pmd asks about PMD pfnmaps: the printed (canonical) race must be
+    the PMD one, although the PUD one is the preferred value's."""
+    counts = {"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (1, 1), "pte_walker": (0, 0),
+              "bar_pte_walker": (0, 0)}
+    r = exhaust("pagewalk", "v6.12", overrides=NO_LEAF_CHECK, counts=counts, params={"bar_align": "pmd"},
+                max_preemptions=2)
+    assert r.found and r.params["bar_align"] == "pmd" and r.pinned == ["bar_align"]
+    assert "gather_pte_stats" in r.message  # the PMD-level race, not the PUD one
+    r = exhaust("pagewalk", "v6.12", overrides=NO_LEAF_CHECK, counts=counts, max_preemptions=2)
+    assert r.found and r.params["bar_align"] == "pud" and r.pinned == []  # unpinned: the preferred value
+
+
 # -- Max's EINVAL --------------------------------------------------------------------------
 
 def assert_split_between_fault_and_second_lookup(v):

@@ -83,6 +83,16 @@ def positive(text: str) -> int:
     return n
 
 
+def bound(text: str) -> int | None:
+    """--preemptions N or all (None: every interleaving)."""
+    if text == "all":
+        return None
+    try:
+        return positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"not a whole number or 'all': {text!r}") from None
+
+
 def at_least_one(text: str) -> int:
     n = positive(text)
     if n == 0:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 from .output import add_output_flags, add_replay_string, race_report
-from .args import (UsageError, add_races_flag, add_run_selection, at_least_one, exit_code, parse_counts,
+from .args import (UsageError, add_races_flag, add_run_selection, at_least_one, bound, exit_code, parse_counts,
                    parse_overrides, parse_params, positive, scenario_options)
-
-
-def bound(text: str):
-    """--preemptions N or all."""
-    if text == "all":
-        return None
-    try:
-        return positive(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"not a whole number or 'all': {text!r}") from None
 
 
 def add_command(sub) -> None:

@@ -19,7 +19,7 @@ import textwrap
 from collections import Counter
 
 from .args import (EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, UsageError, add_races_flag, add_run_selection,
-                   parse_counts, parse_overrides, parse_params, positive, scenario_options)
+                   bound, parse_counts, parse_overrides, parse_params, positive, scenario_options)
 
 
 def add_command(sub) -> None:
@@ -30,9 +30,11 @@ def add_command(sub) -> None:
                    help="one population (default: the scenario's small populations, explore_with)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="pin a scenario parameter (default: every combination)")
-    p.add_argument("--preemptions", type=positive, default=2,
-                   help="the bound of every exploration (default 2)")
+    p.add_argument("--preemptions", type=bound, default=2, metavar="N|all",
+                   help="the bound of every exploration (default 2); all: every interleaving")
     p.add_argument("--max-runs", type=positive, default=200_000, help="schedules per exploration, at most")
+    p.add_argument("--max-states", type=positive, default=250_000,
+                   help="distinct states per exploration, at most (the stateful search: with all)")
     p.add_argument("--mutant", action="append", metavar="NAME",
                    help="run only this mutant ('STEP in FUNCTION' or 'PATH=VERSION'; repeatable)")
     p.add_argument("--show", action="store_true", help="print the race each racy mutant runs into")
@@ -54,7 +56,7 @@ def run_mutate(args) -> int:
         m = mutate(args.scenario, args.kernel, overrides=parse_overrides(args.overrides),
                    options=scenario_options(args), counts=parse_counts(args.actors) or None,
                    params=parse_params(args.param), max_preemptions=args.preemptions,
-                   max_runs=args.max_runs, only=args.mutant)
+                   max_runs=args.max_runs, max_states=args.max_states, only=args.mutant)
     except ValueError as e:  # a parameter that only a strategy describes
         raise UsageError(str(e)) from None
     base = m.baseline
@@ -80,13 +82,14 @@ def print_mutation(m, selected: bool = False, show: bool = False) -> None:
     opts = "".join(f" --{k} {v}" for k, v in m.options.items())
     pops = "; ".join(population_label(p) for p in m.populations)
     base = m.baseline
-    print(f"mmfuzz mutate: {m.scenario}{opts} on {m.kernel}, every schedule within {m.bound} preemption(s) "
-          f"of {pops}")
+    scope = "every interleaving" if m.bound is None else f"every schedule within {m.bound} preemption(s)"
+    print(f"mmfuzz mutate: {m.scenario}{opts} on {m.kernel}, {scope} of {pops}")
     if base.verdict == "racy":
         print(f"unmutated: RACY, {base.invariant} with {base.preemptions} preemption(s)\n")
         print(render_violation(base.violation))
         return
-    print(f"unmutated: {base.verdict} ({base.schedules} schedules, {base.seconds:.1f}s)\n")
+    states = f"{base.states} states, " if base.states else ""
+    print(f"unmutated: {base.verdict} ({states}{base.schedules} schedules, {base.seconds:.1f}s)\n")
     names = [r.mutant.name + (" (declared)" if r.mutant.kind == "declared" else "") for r in m.results]
     width = max([len(n) for n in names] + [20])
     for name, r in zip(names, m.results):
@@ -107,5 +110,5 @@ def print_mutation(m, selected: bool = False, show: bool = False) -> None:
     for line in ("this verdict rests on: " + rests, "not needed here: " + (", ".join(m.not_needed) or "-")):
         print(textwrap.fill(line, width=100, subsequent_indent="    ", break_on_hyphens=False))
     if m.incomplete:
-        print("INCOMPLETE (--max-runs reached): " + ", ".join(m.incomplete))
+        print("INCOMPLETE (--max-runs or --max-states reached): " + ", ".join(m.incomplete))
     print(f"({len(m.results)} mutants, {m.seconds:.1f}s)")

@@ -36,7 +36,7 @@ def entry_from_result(result, overrides: dict | None = None, *, seed: int | None
     if violation is None or violation.invariant != result.invariant:
         raise NotReproducible(f"{result.scenario} on {result.kernel}: the found schedule "
                               f"does not break {result.invariant} when replayed")
-    schedule = canonical(violation, scen, kernel_cls, versions).run.schedule_record()
+    schedule = canonical(violation, scen, kernel_cls, versions, pinned=result.pinned).run.schedule_record()
     # the strict replay a corpus test does, once more, on what is written
     violation = _replay(scen, kernel_cls, versions, schedule)
     if violation is None:

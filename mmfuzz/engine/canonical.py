@@ -8,6 +8,8 @@ first found, so one race has one printed form and one corpus signature.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .minimize import minimize
 from .search import Explorer
 from .violations import Violation
@@ -24,6 +26,7 @@ def shortest(violation: Violation, scenario, kernel_cls, versions, max_preemptio
     return found if found is not None else violation
 
 
-def canonical(violation: Violation, scenario, kernel_cls, versions) -> Violation:
-    """Minimize (fewest CPUs, preferred parameters), then the shortest schedule."""
-    return shortest(minimize(violation, scenario, kernel_cls, versions), scenario, kernel_cls, versions)
+def canonical(violation: Violation, scenario, kernel_cls, versions, pinned: Collection[str] = ()) -> Violation:
+    """Minimize (fewest CPUs, preferred parameters but for those `pinned`), then the
+    shortest schedule."""
+    return shortest(minimize(violation, scenario, kernel_cls, versions, pinned), scenario, kernel_cls, versions)

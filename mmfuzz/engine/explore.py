@@ -42,7 +42,7 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
                         {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
                         False, 0, 0.0, mode="exhaustive",
                         bound=ALL if max_preemptions is None else max_preemptions, complete=True,
-                        states=0, schedules=0)
+                        states=0, schedules=0, pinned=sorted(params or {}))
     start = time.perf_counter()
     best = None
     for ps in param_combinations(scen, params):
@@ -63,7 +63,7 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
             break
     if best is not None:
         # fewest CPUs too: the search itself runs every actor of the population
-        fill_from_violation(result, canonical(best[0], scen, kernel_cls, versions),
+        fill_from_violation(result, canonical(best[0], scen, kernel_cls, versions, pinned=result.pinned),
                             header_for(scen, kernel, versions))
         result.preemptions = best[1]
         if max_preemptions is not None:

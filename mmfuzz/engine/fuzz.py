@@ -299,7 +299,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     start = time.perf_counter()
     result = FuzzResult(scen.name, kernel, dict(scen.opts),
                         {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
-                        False, 0, 0.0)
+                        False, 0, 0.0, pinned=sorted(params or {}))
     try:
         with own_constants():
             run_state_machine_as_test(machine, settings=cfg)
@@ -313,7 +313,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     if found:
         v = found[0]
         if minimize_race:
-            v = canonical(v, scen, kernel_cls, versions)
+            v = canonical(v, scen, kernel_cls, versions, pinned=result.pinned)
         fill_from_violation(result, v, header_for(scen, kernel, versions))
     result.examples = counter["examples"]
     result.runs = counter["runs"] or counter["examples"]

@@ -11,6 +11,8 @@ invariant with a smaller (CPUs, parameter rank, switches, steps).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .run import Run
 from .search import Explorer
 from .violations import Violation
@@ -37,12 +39,15 @@ def _rank(params: dict, choices: dict) -> int:
 
 
 class Minimizer:
-    def __init__(self, scenario, kernel_cls, versions, invariant: str, max_tries: int = 2000):
+    def __init__(self, scenario, kernel_cls, versions, invariant: str, max_tries: int = 2000,
+                 pinned: Collection[str] = ()):
         self.scenario, self.kernel_cls, self.versions = scenario, kernel_cls, versions
         self.invariant = invariant
         self.tries = max_tries
-        # parameters declared as a list of values: the alternatives worth trying
-        self.choices = {n: v for n, v in scenario.params.items() if isinstance(v, (list, tuple))}
+        # parameters declared as a list of values: the alternatives worth trying; not
+        # those the caller pinned (--param): a race of another configuration is not theirs
+        self.choices = {n: v for n, v in scenario.params.items()
+                        if isinstance(v, (list, tuple)) and n not in pinned}
 
     def attempt(self, population, params, tids) -> Violation | None:
         """Run the schedule; the violation if it breaks the same invariant."""
@@ -128,5 +133,5 @@ class Minimizer:
         return None
 
 
-def minimize(violation: Violation, scenario, kernel_cls, versions) -> Violation:
-    return Minimizer(scenario, kernel_cls, versions, violation.invariant).minimize(violation)
+def minimize(violation: Violation, scenario, kernel_cls, versions, pinned: Collection[str] = ()) -> Violation:
+    return Minimizer(scenario, kernel_cls, versions, violation.invariant, pinned=pinned).minimize(violation)

@@ -12,7 +12,9 @@ protection been missing. A *mutant* removes one protection and nothing else:
 
 ``mutate()`` explores the unmutated kernel (it must be clean), then each mutant with the
 same populations, parameter combinations and preemption bound, and says which mutants
-break an invariant (the protections the verdict rests on) and which do not.
+break an invariant (the protections the verdict rests on) and which do not. With no
+bound (``max_preemptions=None``) every exploration is the stateful search over every
+interleaving (search.py); its sites are those of every state it expands.
 """
 
 from __future__ import annotations
@@ -86,13 +88,15 @@ class MutantResult:
     seconds: float = 0.0
     violation: object = attrs.field(default=None, repr=False, eq=False)
     reached: bool | None = None  # a lock mutant's site: did the unmutated kernel reach it?
+    states: int = 0  # distinct states (the stateful search: every interleaving)
 
     def to_json(self) -> dict:
         m = self.mutant
         return {"mutant": m.name if m else None, "kind": m.kind if m else None,
                 "site": {"function": m.function, "step": m.step} if m else None,
                 "verdict": self.verdict, "invariant": self.invariant, "preemptions": self.preemptions,
-                "schedules": self.schedules, "message": self.message, "seconds": self.seconds}
+                "schedules": self.schedules, "states": self.states, "message": self.message,
+                "seconds": self.seconds}
 
 
 @attrs.define
@@ -102,7 +106,7 @@ class Mutation:
     options: dict
     versions: dict
     populations: list
-    bound: int
+    bound: int | None  # None: every interleaving
     baseline: MutantResult
     results: list = attrs.Factory(list)
     seconds: float = 0.0
@@ -122,19 +126,30 @@ class Mutation:
 
 class _Recording(Explorer):
     """The unmutated exploration: each schedule's alternatives, and the sites whose
-    elision would change its run (elide.SiteLog)."""
+    elision would change its run (elide.SiteLog). The stateful search never runs a whole
+    schedule: its runs all log into one SiteLog, for the sites reached."""
 
     def __init__(self, *args, reached: set, **kw):
         super().__init__(*args, **kw)
         self.reached = reached
         self.schedules: dict = {}
+        self.log = self.run_kw["sites"] = SiteLog()
 
     def execute(self, preempt):
         log = self.run_kw["sites"] = SiteLog()
-        v, alternatives = super().execute(preempt)
+        try:
+            v, alternatives = super().execute(preempt)
+        finally:
+            self.run_kw["sites"] = self.log
         self.reached |= log.reached
         self.schedules[frozenset(preempt.items())] = (alternatives, frozenset(log.diverged))
         return v, alternatives
+
+    def search(self, *args, **kw):
+        try:
+            return super().search(*args, **kw)
+        finally:
+            self.reached |= self.log.reached
 
 
 class _Eliding(Explorer):
@@ -154,18 +169,22 @@ class _Eliding(Explorer):
         return super().execute(preempt)
 
 
-def _explore(populations, combos, bound, max_runs, make) -> MutantResult:
+def _explore(populations, combos, bound, max_runs, max_states, make) -> MutantResult:
     """The fewest-preemption violation over every population and parameter combination;
-    make(i, population, params, max_runs) is the explorer of the i-th combination."""
+    make(i, population, params, max_runs, max_states) is the explorer of the i-th one."""
     start = time.perf_counter()
-    best, runs, complete = None, 0, True
+    best, runs, states, complete = None, 0, 0, True
     for i, (population, params) in enumerate(itertools.product(populations, combos)):
         limit = bound if best is None else best[1] - 1  # only a race with fewer preemptions matters now
-        if limit < 0 or runs >= max_runs:
+        if (limit is not None and limit < 0) or runs >= max_runs or (max_states is not None and states >= max_states):
+            if best is None:
+                complete = False  # combinations left unexplored
             break
-        explorer = make(i, population, params, max_runs - runs)
+        explorer = make(i, population, params, max_runs - runs,
+                        None if max_states is None else max_states - states)
         found = explorer.search(limit)
         runs += explorer.runs
+        states += found.states
         if found.found is not None:
             best = (found.found, found.preemptions)
         elif not found.complete:
@@ -173,8 +192,8 @@ def _explore(populations, combos, bound, max_runs, make) -> MutantResult:
     seconds = round(time.perf_counter() - start, 3)
     if best is not None:
         v = best[0]
-        return MutantResult(None, RACY, v.invariant, v.message, best[1], runs, seconds, v)
-    return MutantResult(None, CLEAN if complete else INCOMPLETE, schedules=runs, seconds=seconds)
+        return MutantResult(None, RACY, v.invariant, v.message, best[1], runs, seconds, v, states=states)
+    return MutantResult(None, CLEAN if complete else INCOMPLETE, schedules=runs, seconds=seconds, states=states)
 
 
 def _maker(m: Mutant, recorders, scenario, kernel, overrides, options, scen, kernel_cls, versions):
@@ -183,13 +202,15 @@ def _maker(m: Mutant, recorders, scenario, kernel, overrides, options, scen, ker
         assert m.override is not None  # a declared mutant names its (path, version)
         path, version = m.override
         _, mversions, mkernel = prepare(scenario, kernel, overrides | {path: version}, options)
-        return lambda i, population, ps, n: Explorer(scen, mkernel, mversions, population, ps, n)
+        return lambda i, population, ps, n, states: Explorer(scen, mkernel, mversions, population, ps, n,
+                                                             max_states=states)
     elide = frozenset({m.site})
-    if not recorders:  # no baseline: run every schedule
-        return lambda i, population, ps, n: Explorer(scen, kernel_cls, versions, population, ps, n,
-                                                     run_kw={"elide": elide})
-    return lambda i, population, ps, n: _Eliding(scen, kernel_cls, versions, population, ps, n,
-                                                 recorded=recorders[i].schedules, run_kw={"elide": elide})
+    if not recorders or not recorders[0].schedules:  # no baseline, or a stateful one: run every schedule
+        return lambda i, population, ps, n, states: Explorer(scen, kernel_cls, versions, population, ps, n,
+                                                             max_states=states, run_kw={"elide": elide})
+    return lambda i, population, ps, n, states: _Eliding(scen, kernel_cls, versions, population, ps, n,
+                                                         max_states=states, recorded=recorders[i].schedules,
+                                                         run_kw={"elide": elide})
 
 
 def populations_of(scen, counts=None) -> list[list[str]]:
@@ -204,8 +225,11 @@ def populations_of(scen, counts=None) -> list[list[str]]:
 
 
 def mutate(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
-           max_preemptions: int = 2, max_runs: int = 200_000, only=None, baseline: bool = True) -> Mutation:
-    """Explore the unmutated kernel, then every mutant (or only those named in `only`).
+           max_preemptions: int | None = 2, max_runs: int = 200_000, max_states: int | None = 250_000,
+           only=None, baseline: bool = True) -> Mutation:
+    """Explore the unmutated kernel, then every mutant (or only those named in `only`),
+    each within `max_preemptions` (None: every interleaving). `max_runs` and
+    `max_states` (the stateful search's distinct states) bound each exploration.
 
     Without `baseline` the unmutated kernel is not explored (nor its sites discovered):
     only the mutants named in `only` run, for a quick check of a declaration.
@@ -222,12 +246,13 @@ def mutate(scenario: str, kernel: str, *, overrides=None, options=None, counts=N
     reached: set = set()
     recorders: list = []
 
-    def unmutated(i, population, ps, n):
-        recorders.append(_Recording(scen, kernel_cls, versions, population, ps, n, reached=reached))
+    def unmutated(i, population, ps, n, states):
+        recorders.append(_Recording(scen, kernel_cls, versions, population, ps, n, max_states=states,
+                                    reached=reached))
         return recorders[-1]
 
     if baseline:
-        out.baseline = _explore(populations, combos, max_preemptions, max_runs, unmutated)
+        out.baseline = _explore(populations, combos, max_preemptions, max_runs, max_states, unmutated)
         if out.baseline.verdict != CLEAN:
             out.seconds = round(time.perf_counter() - start, 3)
             return out
@@ -235,7 +260,7 @@ def mutate(scenario: str, kernel: str, *, overrides=None, options=None, counts=N
         raise ValueError("mutate(baseline=False) needs the mutants to run (only=...)")
     mutants = wanted if wanted is not None else [lock_mutant(s) for s in sorted(reached, key=site_name)] + declared
     for m in mutants:
-        r = _explore(populations, combos, max_preemptions, max_runs, _maker(m, recorders, scenario, kernel,
+        r = _explore(populations, combos, max_preemptions, max_runs, max_states, _maker(m, recorders, scenario, kernel,
                                                                              overrides, options, scen,
                                                                              kernel_cls, versions))
         r.mutant = m

@@ -29,6 +29,7 @@ class FuzzResult:
     actors: list = attrs.Factory(list)
     population: list = attrs.Factory(list)
     params: dict = attrs.Factory(dict)
+    pinned: list = attrs.Factory(list)  # the parameters the caller fixed: canonical() keeps them
     schedule: dict | None = None
     report: str = ""
     culprit: str | None = None

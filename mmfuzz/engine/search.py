@@ -59,6 +59,8 @@ class ExploreResult:
 
 
 class Explorer:
+    PICK_RUNS = 20_000  # runs the stateless search may take to pick the printed race (pruning)
+
     def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000,
                  max_states: int | None = None, prune: bool = False, run_kw: dict | None = None,
                  end_states: set | None = None):
@@ -147,7 +149,7 @@ class Explorer:
                 found, complete = self._dfs(k, invariant)
                 states = max(states, self.states)
                 # the printed race: the stateless search's pick on this bound, if affordable
-                v = self._best_with(k, invariant)[0] if found is not None else None
+                v = self._pick(k, invariant) if found is not None else None
                 v, level_complete = v or found, True
             else:
                 v, level_complete = self._best_with(k, invariant)
@@ -158,6 +160,16 @@ class Explorer:
                 return self._result(best, k, complete, best_k, start, states)
         return self._result(best, max_preemptions, complete, best_k, start, states)
 
+    def _pick(self, k: int, invariant: str | None) -> Violation | None:
+        """The stateless search's race on bound k, within PICK_RUNS more runs (its cost grows
+        exponentially with k; past the budget the stateful search's race stands, and
+        canonical() shortens it)."""
+        max_runs, self.max_runs = self.max_runs, min(self.max_runs, self.runs + self.PICK_RUNS)
+        try:
+            return self._best_with(k, invariant)[0]
+        finally:
+            self.max_runs = max_runs
+
     def _result(self, found, bound, complete, preemptions, start, states) -> ExploreResult:
         return ExploreResult(found, self.runs, bound, complete, preemptions,
                              round(time.perf_counter() - start, 3), states, self.uncached)
@@ -167,15 +179,22 @@ class Explorer:
         states = self.states
         if found is None:
             return self._result(None, None, complete, None, start, states)
-        # the canonical race: the fewest preemptions, as the bounded search prints it
+        # the canonical race: the fewest preemptions, as the bounded search prints it. The
+        # stateless search, bound after bound up to the race's own preemptions, finds a
+        # low-preemption race in a few thousand runs where the stateful one, keyed with the
+        # current task, has many more states; past PICK_RUNS the race found stands
         least = self.preemptions(found)
-        prune, self.prune = self.prune, True
+        max_runs, self.max_runs = self.max_runs, min(self.max_runs, self.runs + self.PICK_RUNS)
         try:
-            bounded = self.search(least, invariant=invariant)
+            for k in range(least + 1):
+                v, level_complete = self._best_with(k, invariant)
+                if v is not None:
+                    found, least = v, k
+                    break
+                if not level_complete:
+                    break
         finally:
-            self.prune = prune
-        if bounded.found is not None and bounded.preemptions is not None:
-            found, least = bounded.found, bounded.preemptions
+            self.max_runs = max_runs
         return self._result(found, None, True, least, start, states)
 
     def preemptions(self, v: Violation) -> int:

@@ -81,7 +81,21 @@ def _generator(gen):
         raise Unfreezable(f"unexpected layout of generator {code.co_name}")
     # the contents go in the state slot: pickle memoizes the object before it, so
     # the cycles through a task (its generator's locals hold the task) terminate
-    return (_k, ("gen", _token(code), frame.f_lasti), (tuple(frame.f_locals), refs[start:]))
+    return (_k, ("gen", _token(code), frame.f_lasti), (_bound_names(code, frame.f_locals), refs[start:]))
+
+
+_SLOTS: dict = {}  # code -> {local name: its slot}
+
+
+def _bound_names(code, f_locals) -> tuple:
+    """The bound locals' names in slot order (the order of the referents). Not the
+    f_locals dict's own order: CPython 3.11 updates that dict in place, so its order
+    is the order names were first bound and seen, which is history, not state."""
+    slots = _SLOTS.get(code)
+    if slots is None:
+        names = code.co_varnames + code.co_cellvars + code.co_freevars
+        slots = _SLOTS[code] = {n: i for i, n in reversed(list(enumerate(names)))}
+    return tuple(sorted(f_locals, key=slots.__getitem__))
 
 
 def _function(fn):

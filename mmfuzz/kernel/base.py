@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmfuzz.engine.violations import Bug, Oops
 from mmfuzz.model.memory import Folio
-from mmfuzz.model.pgtable import CHILD, PageTable, Ptr, index
+from mmfuzz.model.pgtable import CHILD, NONE, PageTable, Ptr, index
 from mmfuzz.model.state import State
 
 
@@ -26,12 +26,26 @@ class KernelCode:
 
     # -- page-table loads ---------------------------------------------------------------
     def deref(self, t, ptr: Ptr):
-        """R(*ptr): one load of a page-table entry. Oops if ptr does not point into a table."""
+        """R(*ptr): one load of a page-table entry. Oops if ptr does not point into a table,
+        unless it points into the direct map's persistent memory: see mis_walk()."""
         frame = self.s.mem.frames.get(ptr.pfn)
         if not isinstance(frame, PageTable) or frame.level != ptr.level:
+            region = self.s.mem.region(ptr.pfn)
+            if region is not None and region.direct_map:
+                return self.mis_walk(t, ptr)
             raise Oops(f"unable to handle page fault: read *{ptr.level} at pfn {ptr.pfn:#x}, "
                        f"which is {self.s.mem.describe(ptr.pfn)}, not a {ptr.level.upper()} table")
         return frame.entries[ptr.idx]
+
+    def mis_walk(self, t, ptr: Ptr):
+        """A load from direct-mapped pmem as if it were a page table: no fault, so no
+        oops; the walker reads pmem contents as entries (zeroed pmem reads as none).
+        The run records it for the scenario's "walk-reads-page-tables" invariant."""
+        what = (f"read *{ptr.level} at pfn {ptr.pfn:#x}, which is {self.s.mem.describe(ptr.pfn)}, "
+                f"as a {ptr.level.upper()} table: a silent mis-walk, no fault")
+        self.s.extra.setdefault("mis_walks", []).append(f"{t.title}: {what}")
+        t.note(what)
+        return NONE
 
     def load(self, t, ptr: Ptr, what: str | None = None):
         """deref() and say in the timeline what was read."""
@@ -62,6 +76,10 @@ class KernelCode:
         return ptr
 
     # -- folios ---------------------------------------------------------------------
+    def vma_is_dax(self, vma) -> bool:
+        """include/linux/fs.h vma_is_dax(): vma->vm_file && IS_DAX(vma->vm_file->f_mapping->host)."""
+        return vma.file is not None and vma.file in self.s.files and self.s.files[vma.file].dax
+
     def folio(self, pfn: int) -> Folio:
         f = self.s.mem.frames.get(pfn)
         if not isinstance(f, Folio):

@@ -1,7 +1,10 @@
-"""Physical memory: page frames that are folios, page tables, or device memory (BARs).
+"""Physical memory: page frames that are folios, page tables, or device memory.
 
 A pfn that is neither a folio nor a page table, inside a BAR, is MMIO: reading it as
-a page table is what makes the CPU fault (the oops in the 2026 race).
+a page table is what makes the CPU fault (the oops in the 2026 race). Persistent
+memory (a device-DAX region) is device memory too, but memremap_pages() puts it in the
+direct map: reading it as a page table does not fault, the walk goes on with its
+contents as entries.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class IoMem:
     name: str
     base: int
     npages: int
+    direct_map: bool = False  # pmem (ZONE_DEVICE pages in the direct map), not MMIO
 
 
 # pfn 0 is physical page 0: present in the direct map, but never a page table here
@@ -47,10 +51,10 @@ class PhysMem:
         self.frames[pfn] = obj
         return pfn
 
-    def add_iomem(self, name: str, npages: int, align: int = 1) -> IoMem:
+    def add_iomem(self, name: str, npages: int, align: int = 1, *, direct_map: bool = False) -> IoMem:
         base = -(-self.next_pfn // align) * align
         self.next_pfn = base + npages
-        region = IoMem(name, base, npages)
+        region = IoMem(name, base, npages, direct_map)
         self.iomem.append(region)
         return region
 
@@ -60,9 +64,12 @@ class PhysMem:
             return f"a {frame.level.upper()} table"
         if isinstance(frame, Folio):
             return f"a {frame.kind} folio" + (" (freed)" if frame.freed else "")
-        for r in self.iomem:
-            if r.base <= pfn < r.base + r.npages:
-                return f"device memory ({r.name} MMIO)"
+        r = self.region(pfn)
+        if r is not None:
+            return f"persistent memory ({r.name}, in the direct map)" if r.direct_map else f"device memory ({r.name} MMIO)"
         if pfn == 0:
             return "physical page 0"
         return "unallocated memory"
+
+    def region(self, pfn: int) -> IoMem | None:
+        return next((r for r in self.iomem if r.base <= pfn < r.base + r.npages), None)

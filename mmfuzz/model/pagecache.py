@@ -13,6 +13,8 @@ class AddressSpace:
     truncate_count: int = 0  # 2.6-era unmap_mapping_range seqcount
     # the VMAs mapping this file (the i_mmap tree): (index into State.mms, vma name)
     i_mmap: list = attrs.Factory(list)
+    # IS_DAX(mapping->host): the inode's S_DAX flag (a device-DAX inode, a DAX file)
+    dax: bool = False
 
     @property
     def invalidate_lock(self) -> str:

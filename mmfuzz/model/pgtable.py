@@ -40,7 +40,9 @@ class Entry:
     kind: str = "none"  # none | table | leaf | swap (non-present)
     pfn: int = 0
     special: bool = False  # pfnmap, or the huge zero folio since v6.18
-    devmap: bool = False  # DAX (until the devmap bit went away)
+    # _PAGE_DEVMAP: a DAX PUD/PMD leaf (a pfn with PFN_DEV|PFN_MAP) until d438d2734170
+    # removed the bit in v6.17; unlike a devmap PTE, a devmap PUD/PMD is not also special
+    devmap: bool = False
     write: bool = False
     dirty: bool = False
 
@@ -83,7 +85,14 @@ class Ptr:
         return f"{self.level}@{self.pfn:#x}[{self.idx}]"
 
 
-# -- x86 predicates (v6.12 semantics; see pud_trans_huge) ------------------------------
+# -- x86 predicates ---------------------------------------------------------------------
+# pud_devmap() (a00cc7d9dd93, v4.11), pmd_devmap() and the _PAGE_DEVMAP term of
+# pXd_trans_huge() exist until v6.16:
+# d438d2734170 ("mm: remove devmap related functions and page table bits", v6.17) makes
+# pXd_trans_huge() the PSE bit alone. The same function serves both eras because no
+# kernel from v6.17 on makes a devmap entry (device DAX's devmap faults end in v6.14,
+# and the DAX scenario refuses kernels without pud_devmap()); code of v6.17 on never
+# calls pud_devmap()/pmd_devmap() (tests/test_dax.py checks).
 def _none(e: Entry) -> bool:
     return e.kind == "none"
 

@@ -69,12 +69,18 @@ def pte_walker(k, t, s):
     return walk_anon_vma_ptes()
 
 
-def bar_pte_walker(k, t, s):
-    def walk_bar_ptes():
-        yield from down_read(t, s.mm.mmap_lock)
-        yield from k.walk_page_vma(t, s.mm.find_vma(BAR_VMA), PTE_WALK_OPS, set())
-        up_read(t, s.mm.mmap_lock)
-    return walk_bar_ptes()
+def pte_walker_of(vma_name: str):
+    """An actor: a walker with a .pte_entry over one VMA, under mmap_lock (read)."""
+    def start(k, t, s):
+        def walk_vma_ptes():
+            yield from down_read(t, s.mm.mmap_lock)
+            yield from k.walk_page_vma(t, s.mm.find_vma(vma_name), PTE_WALK_OPS, set())
+            up_read(t, s.mm.mmap_lock)
+        return walk_vma_ptes()
+    return start
+
+
+bar_pte_walker = pte_walker_of(BAR_VMA)
 
 
 def mapped_pages(s: State, vma: Vma) -> set[int]:

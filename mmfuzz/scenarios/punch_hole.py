@@ -10,10 +10,13 @@ Two scenarios:
 - ``punch-vs-fill``: Jan Kara's race (730633f0b7f9): can a fault, read() or readahead
   instantiate a page between the truncate and the freeing of the blocks, so that the
   hole keeps stale data of a freed (reused) block?
-- ``truncate-vs-fault-around``: truncate(2) to one page (truncate_setsize(): i_size
-  first, then truncate_pagecache()'s two unmaps around truncate_inode_pages()) vs
-  fault-around and read(): the i_size checks under the page lock are what keep a fault
-  from mapping a page beyond the new EOF.
+- ``truncate-vs-fault-around``: truncate(2) to one page (do_truncate() -> ->setattr:
+  i_size first, then truncate_pagecache()'s two unmaps around truncate_inode_pages(),
+  then the blocks) vs fault-around, ->fault and read(), on each filesystem: ext2's
+  setsize (generic), ext4_setattr() under i_mmap_sem / invalidate_lock, xfs_vn_setattr()
+  under IOLOCK and MMAPLOCK. A page beyond the new EOF can stay in the cache (a read()
+  past EOF, a fault that SIGBUSes under the page lock leave one, as the kernel does);
+  the i_size checks under the page lock are what keep it unmapped.
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from mmfuzz.model.state import State
 # import for registration of the code paths these scenarios run
 import mmfuzz.kernel.fs.ext4.inode  # noqa: F401,E402
 import mmfuzz.kernel.fs.genericfs  # noqa: F401,E402
+import mmfuzz.kernel.fs.open  # noqa: F401,E402
 import mmfuzz.kernel.fs.readpage  # noqa: F401,E402
 import mmfuzz.kernel.fs.xfs.xfs_bmap_util  # noqa: F401,E402
 import mmfuzz.kernel.fs.xfs.xfs_file  # noqa: F401,E402
+import mmfuzz.kernel.fs.xfs.xfs_iops  # noqa: F401,E402
 import mmfuzz.kernel.mm.filemap  # noqa: F401,E402
 import mmfuzz.kernel.mm.pgtable_generic  # noqa: F401,E402
 import mmfuzz.kernel.mm.readahead  # noqa: F401,E402
@@ -325,29 +330,40 @@ class PunchVsFill(PunchHoleBase):
             "trylock_page(page) in filemap_map_pages": "no-stale-pte",
             "down_read(invalidate_lock) in filemap_fault": "no-stale-data",
             "down_read(invalidate_lock) in page_cache_ra_unbounded": "no-stale-data",
-            "down_write(invalidate_lock) in ext4_invalidate_lock": "no-stale-data"}})
+            "ext4_invalidate_lock: down_write(invalidate_lock) in ext4_punch_hole": "no-stale-data"}})
     explore_with = ({"punch": 1, "fault": 1}, {"punch": 1, "read": 1}, {"punch": 1, "fadvise": 1})
 
 
 def truncater(k, t, s):
     """truncate(fd, 1 page): the second page goes beyond EOF."""
     def do_sys_truncate():
-        yield from k.genericfs_setattr(t, FILE, NEW_SIZE)
+        yield from k.do_truncate(t, FILE, NEW_SIZE)
         s.extra["punch_returned"] = True  # the truncate's last step; faults and reads note it
     return do_sys_truncate()
 
 
 NEW_SIZE = 1
+EXT4, XFS = {"fs": "ext4"}, {"fs": "xfs"}
+NO_MAP_CHECK = ("filemap_map_pages", "mutant-no-isize-check")
+NO_RECHECK_515 = "mutant-v5.15-no-isize-recheck"
+# every truncate verdict rests on these: the page lock from ->fault to finish_fault(), the
+# truncate's page locks, and fault-around's i_size check under the page lock
+_PAGE_LOCKS_EOF = {"lock_page in filemap_fault": "no-pte-beyond-eof",
+                   "lock_page in truncate_inode_pages_range": "no-pte-beyond-eof",
+                   "trylock_page(page) in truncate_inode_pages_range": "no-pte-beyond-eof",
+                   "=".join(NO_MAP_CHECK): "no-pte-beyond-eof"}
 
 
 @scenario
 class TruncateVsFaultAround(PunchHoleBase):
     name = "truncate-vs-fault-around"
-    doc = "truncate(2) (truncate_pagecache) vs fault-around, ->fault and read(): faults beyond the new EOF (2020)"
+    doc = ("truncate(2) (->setattr: i_size, truncate_pagecache, free the blocks) vs fault-around, ->fault and "
+           "read() on ext2-like, ext4 and XFS: PTEs beyond the new EOF (2020)")
     paths = ("do_read_fault", "filemap_fault", "filemap_map_pages", "filemap_read", "page_cache_ra_unbounded",
              "readpage", "truncate_inode_pages_range", "unmap_mapping_range", "zap_page_range",
-             "pte_offset_map_lock", "genericfs")
-    options = {"fs": ("generic",)}
+             "pte_offset_map_lock", "do_truncate", "genericfs", "ext4", "xfs_file", "xfs_iops")
+    # generic first: ext2's setsize (truncate_setsize() under inode_lock only until v5.15)
+    options = {"fs": ("generic", "ext4", "xfs")}
     actors = (
         Actor("truncate", "truncate(1 page)", truncater, min=1, max=1),
         Actor("fault", "read fault", read_fault, min=1, max=2),
@@ -362,17 +378,50 @@ class TruncateVsFaultAround(PunchHoleBase):
     }
     # a fault or read() that started before the truncate can leave a page beyond EOF in the
     # cache (the kernel does too); the i_size checks under the page lock keep it unmapped
-    racy_on = ({"kernel": "v5.9", "overrides": {"filemap_map_pages": "mutant-no-isize-check"}},
-               {"kernel": "v5.9", "overrides": {"filemap_fault": "mutant-no-isize-recheck"}})
-    # v5.9 rests on the i_size re-checks under the page lock, and on the page locks
-    # (mmfuzz mutate truncate-vs-fault-around --kernel v5.9)
-    clean_on = ({"kernel": "v5.9", "rests_on": {
-        "lock_page in filemap_fault": "no-pte-beyond-eof",
-        "lock_page in truncate_inode_pages_range": "no-pte-beyond-eof",
-        "trylock_page(page) in truncate_inode_pages_range": "no-pte-beyond-eof",
-        "filemap_fault=mutant-no-isize-recheck": "no-pte-beyond-eof",
-        "filemap_map_pages=mutant-no-isize-check": "no-pte-beyond-eof"}},)
-    explore_with = ({"truncate": 1, "fault": 1}, {"truncate": 1, "fault": 1, "read": 1})
+    # a fault or read() that started before the truncate, or a read() at the new EOF after
+    # it (until 8c8387ee3f55, v5.16), leaves a page beyond EOF in the cache, as the kernel
+    # does; the i_size checks under the page lock keep it unmapped
+    racy_on = ({"kernel": "v5.9", "overrides": {NO_MAP_CHECK[0]: NO_MAP_CHECK[1]}},
+               {"kernel": "v5.9", "overrides": {"filemap_fault": "mutant-no-isize-recheck"}},
+               # ext4 and XFS alike: fault-around maps the page a read() past the new EOF left
+               {"kernel": "v5.9", "options": EXT4, "overrides": {NO_MAP_CHECK[0]: NO_MAP_CHECK[1]}},
+               {"kernel": "v5.9", "options": XFS, "overrides": {NO_MAP_CHECK[0]: NO_MAP_CHECK[1]}},
+               # v6.4 XFS (read() stops at EOF, under IOLOCK): a second fault maps the page a
+               # first one's ->fault created after the truncate and left when it SIGBUSed
+               {"kernel": "v6.4", "options": XFS, "overrides": {NO_MAP_CHECK[0]: NO_MAP_CHECK[1]}},
+               # v5.15: filemap_fault() takes invalidate_lock only to create or read a page,
+               # so a fault that passed the first i_size check creates one after the truncate
+               {"kernel": "v5.15", "options": EXT4, "overrides": {"filemap_fault": NO_RECHECK_515}},
+               {"kernel": "v5.15", "options": XFS, "overrides": {"filemap_fault": NO_RECHECK_515}})
+    # what each clean verdict rests on (mmfuzz mutate truncate-vs-fault-around --fs FS --kernel K):
+    # always the page locks and fault-around's i_size check; ->fault's re-check only where
+    # no fs lock held across the i_size change excludes ->fault (generic; v5.15 and later)
+    clean_on = ({"kernel": "v5.9", "rests_on": _PAGE_LOCKS_EOF | {
+        "filemap_fault=mutant-no-isize-recheck": "no-pte-beyond-eof"}},
+                {"kernel": "v5.9", "options": EXT4, "rests_on": dict(_PAGE_LOCKS_EOF)},
+                # v5.8 XFS: fault-around without MMAPLOCK; its trylock_page() matters too, but
+                # only with three preemptions (read(), then fault-around, then the truncate)
+                {"kernel": "v5.8", "options": XFS, "rests_on": dict(_PAGE_LOCKS_EOF)},
+                {"kernel": "v5.9", "options": XFS, "rests_on": dict(_PAGE_LOCKS_EOF)},
+                # without ->fault's re-check, v5.9 rests on the fs lock held across the i_size
+                # change and the page-cache truncation (i_mmap_sem, MMAPLOCK), on both sides
+                {"kernel": "v5.9", "options": EXT4, "overrides": {"filemap_fault": "mutant-no-isize-recheck"},
+                 "rests_on": _PAGE_LOCKS_EOF | {
+                     "ext4_invalidate_lock: down_write(ext4_i_mmap_sem) in ext4_setattr": "no-pte-beyond-eof",
+                     "down_read(ext4_i_mmap_sem) in ext4_filemap_fault": "no-pte-beyond-eof"}},
+                {"kernel": "v5.9", "options": XFS, "overrides": {"filemap_fault": "mutant-no-isize-recheck"},
+                 "rests_on": _PAGE_LOCKS_EOF | {
+                     "xfs_ilock: down_write(xfs_mmaplock) in xfs_vn_setattr": "no-pte-beyond-eof",
+                     "xfs_ilock: down_read(xfs_mmaplock) in __xfs_filemap_fault": "no-pte-beyond-eof"}},
+                {"kernel": "v5.15", "options": EXT4, "rests_on": _PAGE_LOCKS_EOF | {
+                    f"filemap_fault={NO_RECHECK_515}": "no-pte-beyond-eof"}},
+                {"kernel": "v5.15", "options": XFS, "rests_on": _PAGE_LOCKS_EOF | {
+                    f"filemap_fault={NO_RECHECK_515}": "no-pte-beyond-eof"}},
+                {"kernel": "v6.4", "options": XFS, "rests_on": _PAGE_LOCKS_EOF | {
+                    f"filemap_fault={NO_RECHECK_515}": "no-pte-beyond-eof"}})
+    # two faults: one leaves a page beyond EOF in the cache (its ->fault SIGBUSes under the
+    # page lock, after the truncate), the other's fault-around finds it
+    explore_with = ({"truncate": 1, "fault": 1}, {"truncate": 1, "fault": 1, "read": 1}, {"truncate": 1, "fault": 2})
 
     def invariants(self, run):
         s = run.state

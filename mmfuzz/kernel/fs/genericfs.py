@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.fs.open import INODE_SETATTR
 from mmfuzz.kernel.locking import down_write, up_write
 from mmfuzz.kernel.mm.memory import VM_OPS, VmOperations
 
@@ -23,6 +24,7 @@ genericfs = code_path(
 
 
 VM_OPS["generic"] = VmOperations("generic_file_vm_ops", fault="filemap_fault", map_pages="filemap_map_pages")
+INODE_SETATTR["generic"] = "genericfs_setattr"
 
 
 @genericfs.version("v5.8", since="v5.8",
@@ -41,12 +43,10 @@ class GenericFsV58(KernelCode):
         yield from self.genericfs_remove_space(t, name, start, end)
 
     def genericfs_setattr(self, t, name: str, newsize: int):
-        """truncate(2) to newsize pages, as ext2: inode_lock, ext2_setattr() -> ext2_setsize():
-        truncate_setsize(), then __ext2_truncate_blocks() (its dax_sem does not cover page-cache faults)."""
-        inode = self.s.extra["fs"].inodes[name]
-        yield from down_write(t, inode.i_rwsem)
-        yield from self.genericfs_setsize(t, name, newsize)
-        up_write(t, inode.i_rwsem)
+        """->setattr(ATTR_SIZE) as ext2's, under do_truncate()'s inode_lock: ext2_setattr() ->
+        ext2_setsize(): truncate_setsize(), then __ext2_truncate_blocks() (its dax_sem does not
+        cover page-cache faults)."""
+        return self.genericfs_setsize(t, name, newsize)
 
     def genericfs_setsize(self, t, name: str, newsize: int):
         yield from self.truncate_setsize(t, name, newsize)

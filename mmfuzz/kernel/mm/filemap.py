@@ -381,6 +381,7 @@ generic_file_direct_IO.retire(END_OF_2007_MODEL, "not modelled after the 2007 ra
 
 # ---- 2020: filemap_fault, filemap_map_pages, read, readahead (race B) ---------------
 # (imports for this section are local to it: the 2007 section has its own)
+from mmfuzz.engine.task import inline as _inline  # noqa: E402
 from mmfuzz.kernel.base import KernelCode as _KernelCode  # noqa: E402
 from mmfuzz.kernel.locking import (  # noqa: E402
     PageLocked as _PageLocked, down_read as _down_read, lock_page as _lock_page,
@@ -473,8 +474,9 @@ class FilemapFaultNoIsizeRecheck(FilemapFaultV58):
 
 
 @filemap_fault.version("v5.15", since="v5.15", commit="730633f0b7f9",
-                       models="730633f0b7f9 'mm: Protect operations adding pages to page cache with invalidate_lock' (v5.15)")
-class FilemapFaultV515(_KernelCode):
+                       models="730633f0b7f9 'mm: Protect operations adding pages to page cache with invalidate_lock' (v5.15), "
+                              "as merged: invalidate_lock dropped before the i_size re-check under the page lock")
+class FilemapFaultV515(FilemapFaultV58):
     """invalidate_lock (shared) before creating a page or reading one in; not for an uptodate hit."""
 
     def filemap_fault(self, t, vmf):
@@ -517,17 +519,24 @@ class FilemapFaultV515(_KernelCode):
                 self.folio_put(pfn)
                 pfn = None
                 continue
-            if offset >= space.i_size:  # must recheck i_size under page lock
-                t.note(f"index {offset} >= i_size {space.i_size} under the page lock: SIGBUS")
+            if mapping_locked:  # dropped before the re-check, as the kernel does
+                _up_read(t, space.invalidate_lock)
+                mapping_locked = False
+            if self.filemap_fault_beyond_eof(t, space, offset):  # must recheck i_size under page lock
                 _unlock_page(t, pfn)
                 self.folio_put(pfn)
-                if mapping_locked:
-                    _up_read(t, space.invalidate_lock)
                 return _SIGBUS
-            if mapping_locked:
-                _up_read(t, space.invalidate_lock)
             vmf.page = pfn
             return _LOCKED
+
+
+@filemap_fault.version("mutant-v5.15-no-isize-recheck",
+                       models="Mutant: v5.15 filemap_fault() without the i_size re-check under the page lock")
+class FilemapFaultV515NoIsizeRecheck(FilemapFaultV515):
+    """Mutant: a fault that passed the first i_size check maps the page it created after a truncate."""
+
+    def filemap_fault_beyond_eof(self, t, space, offset: int) -> bool:
+        return False
 
 
 @filemap_map_pages.version("v5.8", since="v5.8",
@@ -663,6 +672,8 @@ class FilemapReadV515(_KernelCode):
 
     def filemap_read(self, t, mapping: str, index: int):
         while True:
+            if (yield from self.filemap_read_at_eof(t, mapping, index)):
+                return None
             pfn = yield from self.filemap_get_pages(t, mapping, index)
             if pfn is None:
                 continue  # AOP_TRUNCATED_PAGE / -EEXIST: try again
@@ -675,6 +686,13 @@ class FilemapReadV515(_KernelCode):
             t.note(f"read() copies {data} from page {pfn:#x}")
             self.folio_put(pfn)
             return data
+
+    @_inline
+    def filemap_read_at_eof(self, t, mapping: str, index: int):
+        """No i_size check before filemap_get_pages(): a read at or past EOF creates and
+        reads a page there, and leaves it in the cache (8c8387ee3f55's changelog)."""
+        return False
+        yield
 
     def filemap_get_pages(self, t, mapping: str, index: int):
         yield "filemap_get_read_batch(mapping, index, last_index, pvec)"
@@ -726,3 +744,17 @@ class FilemapReadV515(_KernelCode):
     def filemap_read_page(self, t, mapping: str, pfn: int):
         yield from self.a_ops_readpage(t, mapping, pfn)
         yield from _wait_on_page_locked(t, pfn)  # wait_on_page_locked_killable()
+
+
+@filemap_read.version("v5.16", since="v5.16", commit="8c8387ee3f55",
+                      models="8c8387ee3f55 'mm: stop filemap_read() from grabbing a superfluous page' (David Howells, "
+                             "v5.16-rc1)")
+class FilemapReadV516(FilemapReadV515):
+    """filemap_read() stops at EOF before it looks up or creates a page."""
+
+    def filemap_read_at_eof(self, t, mapping: str, index: int):
+        yield "if (unlikely(iocb->ki_pos >= i_size_read(inode))) break"
+        if index >= self.s.files[mapping].i_size:
+            t.note(f"index {index} >= i_size {self.s.files[mapping].i_size}: EOF, no page looked up")
+            return True
+        return False

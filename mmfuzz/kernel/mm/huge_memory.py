@@ -37,27 +37,33 @@ def pmd_lock_name(pmd: Ptr) -> str:
     return ptl_of_table(pmd.pfn)
 
 
-def vma_is_special_huge(vma) -> bool:
-    return "VM_PFNMAP" in vma.flags or "VM_MIXEDMAP" in vma.flags
+def vma_is_special_huge(kernel, vma) -> bool:
+    """include/linux/mm.h: vma_is_dax(vma) || (vma->vm_file && (VM_PFNMAP | VM_MIXEDMAP)):
+    a DAX or pfnmap leaf has no folio reference or rmap to drop when it is zapped."""
+    return kernel.vma_is_dax(vma) or "VM_PFNMAP" in vma.flags or "VM_MIXEDMAP" in vma.flags
 
 
 @huge_pud.version("v6.12", since="v4.11", commit="a00cc7d9dd93",
-                  models="v4.11 (a00cc7d9dd93, PUD THP for DAX) to today; VFIO PUD pfnmaps since v6.12 (f9e54c3a2f5b)")
+                  models="v4.11 (a00cc7d9dd93, PUD THP for DAX) to v6.16; VFIO PUD pfnmaps since v6.12 (f9e54c3a2f5b)")
 class HugePudV612(KernelCode):
     """split_huge_pud() zaps the PUD leaf: the range refaults later; no PMD table is made."""
 
     def split_huge_pud(self, t, vma, pud: Ptr, address: int):
         yield "pud_trans_huge(*pud) || pud_devmap(*pud)"
-        e = self.load(t, pud)
-        if pud_trans_huge(e) or pud_devmap(e):
+        if self.pud_huge(self.load(t, pud)):
             yield from self._split_huge_pud(t, vma, pud, address)
+
+    @staticmethod
+    def pud_huge(e) -> bool:
+        """What each PUD path here tests before v6.17: pud_trans_huge(pud) || pud_devmap(pud)
+        (a devmap PUD, DAX, is not pud_trans_huge on x86)."""
+        return pud_trans_huge(e) or pud_devmap(e)
 
     def _split_huge_pud(self, t, vma, pud: Ptr, address: int):
         mm = self.s.mms[vma.mm]
         # mmu_notifier_invalidate_range_start(): no secondary MMU is modelled
         yield from spin_lock(t, mm.page_table_lock)  # pud_lock()
-        e = self.load(t, pud, "re-check *pud")
-        if pud_trans_huge(e) or pud_devmap(e):
+        if self.pud_huge(self.load(t, pud, "re-check *pud")):
             self.set_entry(pud, NONE)  # __split_huge_pud_locked: pudp_huge_clear_flush()
             t.note("pudp_huge_clear_flush: *pud = none")
         spin_unlock(t, mm.page_table_lock)
@@ -76,12 +82,11 @@ class HugePudV612(KernelCode):
         """Returns 1 if it zapped the leaf (under __pud_trans_huge_lock)."""
         mm = self.s.mms[vma.mm]
         yield from spin_lock(t, mm.page_table_lock)
-        e = self.load(t, pud, "re-check *pud")
-        if not (pud_trans_huge(e) or pud_devmap(e)):
+        if not self.pud_huge(self.load(t, pud, "re-check *pud")):
             spin_unlock(t, mm.page_table_lock)
             return 0
         self.set_entry(pud, NONE)  # pudp_huge_get_and_clear_full()
-        if not vma_is_special_huge(vma):
+        if not vma_is_special_huge(self, vma):
             raise Bug("BUG(): zap_huge_pud of an anonymous PUD")
         t.note("pudp_huge_get_and_clear_full: *pud = none")
         spin_unlock(t, mm.page_table_lock)
@@ -89,22 +94,27 @@ class HugePudV612(KernelCode):
 
 
 @huge_pmd.version("v6.12", since="v4.14",
-                  models="v6.12 mm/huge_memory.c __split_huge_pmd_locked(): zap for non-anonymous VMAs, zero-page PTEs for the huge zero folio")
+                  models="v6.12 mm/huge_memory.c __split_huge_pmd_locked() (to v6.16): zap for non-anonymous VMAs, zero-page PTEs for the huge zero folio")
 class HugePmdV612(KernelCode):
     """split_huge_pmd(): special/file PMD leaves are zapped; the huge zero PMD becomes a PTE table."""
 
     def split_huge_pmd(self, t, vma, pmd: Ptr, address: int):
         yield "is_swap_pmd(*pmd) || pmd_trans_huge(*pmd) || pmd_devmap(*pmd)"
         e = self.load(t, pmd)
-        if is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e):
+        if is_swap_pmd(e) or self.pmd_huge(e):
             yield from self._split_huge_pmd(t, vma, pmd, address)
+
+    @staticmethod
+    def pmd_huge(e) -> bool:
+        """What each PMD path here tests before v6.17: pmd_trans_huge(pmd) || pmd_devmap(pmd)."""
+        return pmd_trans_huge(e) or pmd_devmap(e)
 
     def _split_huge_pmd(self, t, vma, pmd: Ptr, address: int):
         # mmu_notifier_invalidate_range_start(): no secondary MMU is modelled
         ptl = pmd_lock_name(pmd)
         yield from spin_lock(t, ptl)
         e = self.load(t, pmd, "re-check *pmd")
-        if pmd_trans_huge(e) or pmd_devmap(e) or is_swap_pmd(e):
+        if self.pmd_huge(e) or is_swap_pmd(e):
             yield from self._split_huge_pmd_locked(t, vma, pmd, address, e)
         spin_unlock(t, ptl)
         # mmu_notifier_invalidate_range_end()
@@ -113,7 +123,7 @@ class HugePmdV612(KernelCode):
         if "anon" not in vma.flags:
             self.set_entry(pmd, NONE)  # pmdp_huge_clear_flush()
             t.note("pmdp_huge_clear_flush: *pmd = none")
-            if vma_is_special_huge(vma):
+            if vma_is_special_huge(self, vma):
                 return
             folio = self.folio(old.pfn)  # file THP: drop its rmap and reference
             folio.mapcount -= 1
@@ -153,12 +163,12 @@ class HugePmdV612(KernelCode):
         ptl = pmd_lock_name(pmd)
         yield from spin_lock(t, ptl)  # __pmd_trans_huge_lock()
         e = self.load(t, pmd, "re-check *pmd")
-        if not (pmd_trans_huge(e) or pmd_devmap(e) or is_swap_pmd(e)):
+        if not (self.pmd_huge(e) or is_swap_pmd(e)):
             spin_unlock(t, ptl)
             return 0
         self.set_entry(pmd, NONE)  # pmdp_huge_get_and_clear_full()
         t.note("pmdp_huge_get_and_clear_full: *pmd = none")
-        if not vma_is_special_huge(vma) and not self.is_huge_zero_pmd(e):
+        if not vma_is_special_huge(self, vma) and not self.is_huge_zero_pmd(e):
             folio = self.folio(e.pfn)
             folio.mapcount -= 1
             self.folio_put(e.pfn)
@@ -169,15 +179,46 @@ class HugePmdV612(KernelCode):
         """The PMD lock if *pmd is a huge (or swap) PMD, re-checked under it; else None."""
         yield "pmd_trans_huge(*pmd)"
         e = self.load(t, pmd)
-        if not (is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e)):
+        if not (is_swap_pmd(e) or self.pmd_huge(e)):
             return None
         ptl = pmd_lock_name(pmd)
-        yield from spin_lock(t, ptl)
+        yield from spin_lock(t, ptl)  # __pmd_trans_huge_lock()
         e = self.load(t, pmd, "re-check *pmd")
-        if is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e):
+        if is_swap_pmd(e) or self.pmd_huge(e):
             return ptl
         spin_unlock(t, ptl)
         return None
+
+
+@huge_pud.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",
+                  models="v6.17 (8a6a984c2e0e 'mm: remove redundant pXd_devmap calls', 7b2ae3c47f65 "
+                         "'mm/huge_memory: remove pXd_devmap usage from insert_pXd_pfn()', d438d2734170 "
+                         "'mm: remove devmap related functions and page table bits')")
+class HugePudNoDevmap(HugePudV612):
+    """No pud_devmap(): split_huge_pud() and __pud_trans_huge_lock() test pud_trans_huge() alone."""
+
+    def split_huge_pud(self, t, vma, pud: Ptr, address: int):
+        yield "pud_trans_huge(*pud)"
+        if self.pud_huge(self.load(t, pud)):
+            yield from self._split_huge_pud(t, vma, pud, address)
+
+    # insert_pfn_pud(): every caller passes devmap=False from v6.17 on (7b2ae3c47f65: a
+    # pfn leaf is always pud_mkspecial())
+    pud_huge = staticmethod(pud_trans_huge)
+
+
+@huge_pmd.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",
+                  models="v6.17 (8a6a984c2e0e 'mm: remove redundant pXd_devmap calls', d438d2734170)")
+class HugePmdNoDevmap(HugePmdV612):
+    """No pmd_devmap(): split_huge_pmd(), pmd_trans_huge_lock() and zap_huge_pmd() test pmd_trans_huge()."""
+
+    def split_huge_pmd(self, t, vma, pmd: Ptr, address: int):
+        yield "is_swap_pmd(*pmd) || pmd_trans_huge(*pmd)"
+        e = self.load(t, pmd)
+        if is_swap_pmd(e) or self.pmd_huge(e):
+            yield from self._split_huge_pmd(t, vma, pmd, address)
+
+    pmd_huge = staticmethod(pmd_trans_huge)
 
 
 @huge_zero.version("v6.12", since="v2.6.38",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import attrs
 
+from mmfuzz.engine.task import inline
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
 from mmfuzz.kernel.locking import down_read, spin_lock, spin_unlock, unlock_page, up_read
@@ -71,12 +72,11 @@ class HandleMmFaultV612(KernelCode):
             else:
                 yield "orig_pud = *vmf->pud"
                 orig = self.load(t, vmf.pud, "orig_pud")
-                if pud_trans_huge(orig) or pud_devmap(orig):
+                if self.orig_pud_huge(orig):
                     return 0  # huge_pud_set_accessed(): somebody mapped it already
             vmf.pmd = yield from self.pmd_alloc(t, mm, vmf.pud, vmf.address)
             yield "pud_trans_unstable(vmf->pud)"  # huge PUD fault raced with pmd_alloc?
-            e = self.load(t, vmf.pud)
-            if pud_none(e) or pud_trans_huge(e) or pud_devmap(e):
+            if self.pud_trans_unstable(self.load(t, vmf.pud)):
                 continue
             # the kernel loads *vmf->pmd twice here too (pmd_none(), then
             # pmdp_get_lockless()); one load keeps the PTE-level fault, which is not
@@ -87,9 +87,22 @@ class HandleMmFaultV612(KernelCode):
                 ret = yield from self.create_huge_pmd(t, vmf)
                 if ret != VM_FAULT_FALLBACK:
                     return ret
-            elif pmd_trans_huge(orig_pmd) or pmd_devmap(orig_pmd) or is_swap_pmd(orig_pmd):
+            elif is_swap_pmd(orig_pmd) or self.orig_pmd_huge(orig_pmd):
                 return 0  # huge_pmd_set_accessed()
             return (yield from self.handle_pte_fault(t, vmf))
+
+    @staticmethod
+    def orig_pud_huge(orig) -> bool:
+        return pud_trans_huge(orig) or pud_devmap(orig)
+
+    @staticmethod
+    def orig_pmd_huge(orig) -> bool:
+        return pmd_trans_huge(orig) or pmd_devmap(orig)
+
+    @staticmethod
+    def pud_trans_unstable(pudval) -> bool:
+        """include/linux/pgtable.h (the READ_ONCE(*pud) is the step before)."""
+        return pud_none(pudval) or pud_trans_huge(pudval) or pud_devmap(pudval)
 
     def create_huge_pud(self, t, vmf: Vmf):
         return (yield from self.vm_ops(vmf.vma).huge_fault(self, t, vmf, PUD_ORDER))
@@ -120,6 +133,20 @@ class HandleMmFaultV612(KernelCode):
         return VM_OPS[vma.ops]
 
 
+@handle_mm_fault.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",
+                         models="v6.17: 8a6a984c2e0e 'mm: remove redundant pXd_devmap calls' in "
+                                "__handle_mm_fault() and pud_trans_unstable()")
+class HandleMmFaultNoDevmap(HandleMmFaultV612):
+    """The huge-entry tests of __handle_mm_fault() without their pXd_devmap() terms."""
+
+    orig_pud_huge = staticmethod(pud_trans_huge)
+    orig_pmd_huge = staticmethod(pmd_trans_huge)
+
+    @staticmethod
+    def pud_trans_unstable(pudval) -> bool:
+        return pud_none(pudval) or pud_trans_huge(pudval)
+
+
 # vma->vm_ops by VMA kind; drivers register theirs (see drivers/vfio/pci)
 VM_OPS: dict = {}
 
@@ -145,8 +172,10 @@ class VmOperations:
         return lambda kernel, t, *args: getattr(kernel, function)(t, *args)
 
 
-@zap_page_range.version("generic", since="v2.6.12",
-                        models="zap_pud_range/zap_pmd_range/zap_pte_range as in v6.12; the PTE level is the same in 2.6 and 5.x")
+@zap_page_range.version("generic", since="v4.11",
+                        models="zap_pud_range/zap_pmd_range/zap_pte_range as in v6.12 (their huge-entry tests "
+                               "with pud_devmap() from v4.11, a00cc7d9dd93, to v6.16); the PTE level is the same "
+                               "in 2.6 and 5.x")
 class ZapPageRange(KernelCode):
     """Clear page-table entries of a VMA range under the page-table locks, dropping rmap and refs."""
 
@@ -163,10 +192,8 @@ class ZapPageRange(KernelCode):
     def zap_pud_range(self, t, vma, pud: Ptr, addr: int, end: int, details):
         while addr != end:
             nxt = addr_end("pud", addr, end)
-            yield "pud_trans_huge(*pud) || pud_devmap(*pud)"
-            e = self.load(t, pud)
             zapped = False
-            if pud_trans_huge(e) or pud_devmap(e):
+            if (yield from self.zap_pud_is_huge(t, pud)):
                 if nxt - addr != HPAGE_PUD_NR:
                     yield from self.split_huge_pud(t, vma, pud, addr)
                 else:
@@ -187,9 +214,7 @@ class ZapPageRange(KernelCode):
         pmd = self.offset(t, pud, addr)
         while addr != end:
             nxt = addr_end("pmd", addr, end)
-            yield "is_swap_pmd(*pmd) || pmd_trans_huge(*pmd) || pmd_devmap(*pmd)"
-            e = self.load(t, pmd)
-            if is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e):
+            if (yield from self.zap_pmd_is_huge(t, pmd)):
                 if nxt - addr != HPAGE_PMD_NR:
                     yield from self._split_huge_pmd(t, vma, pmd, addr)
                 elif (yield from self.zap_huge_pmd(t, vma, pmd, addr)) == 1:
@@ -202,6 +227,18 @@ class ZapPageRange(KernelCode):
             done = yield from self.zap_pte_range(t, vma, pmd, addr, nxt, details)
             if done == nxt:  # else the PTE table went away: redo this pmd
                 addr, pmd = nxt, Ptr(pmd.pfn, pmd.idx + 1, "pmd")
+
+    @inline
+    def zap_pud_is_huge(self, t, pud: Ptr):
+        yield "pud_trans_huge(*pud) || pud_devmap(*pud)"
+        e = self.load(t, pud)
+        return pud_trans_huge(e) or pud_devmap(e)
+
+    @inline
+    def zap_pmd_is_huge(self, t, pmd: Ptr):
+        yield "is_swap_pmd(*pmd) || pmd_trans_huge(*pmd) || pmd_devmap(*pmd)"
+        e = self.load(t, pmd)
+        return is_swap_pmd(e) or pmd_trans_huge(e) or pmd_devmap(e)
 
     def zap_pte_range(self, t, vma, pmd: Ptr, addr: int, end: int, details):
         mm = self.s.mms[vma.mm]
@@ -228,6 +265,42 @@ class ZapPageRange(KernelCode):
             pte = Ptr(pte.pfn, index("pte", addr), "pte")
         self.pte_unmap_unlock(t, pte, ptl)
         return addr
+
+
+@zap_page_range.version("v2.6.12", since="v2.6.12",
+                        models="v2.6.12 .. v2.6.37: no huge page-table entries, so zap_pud_range() and "
+                               "zap_pmd_range() test only pXd_none_or_clear_bad() (pmd_trans_huge() came with "
+                               "THP in v2.6.38, pud_trans_huge()/pud_devmap() in v4.11)")
+class ZapPageRangeV2612(ZapPageRange):
+    """No huge entries to zap whole: straight to the none/bad test of each entry."""
+
+    @inline
+    def zap_pud_is_huge(self, t, pud: Ptr):
+        return False
+        yield  # pragma: no cover
+
+    @inline
+    def zap_pmd_is_huge(self, t, pmd: Ptr):
+        return False
+        yield  # pragma: no cover
+
+
+@zap_page_range.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",
+                        models="v6.17: 8a6a984c2e0e 'mm: remove redundant pXd_devmap calls' "
+                               "(no devmap entries exist once DAX maps folios; d438d2734170 removes the bit)")
+class ZapPageRangeNoDevmap(ZapPageRange):
+    """zap_pud_range()/zap_pmd_range() test pXd_trans_huge() alone."""
+
+    @inline
+    def zap_pud_is_huge(self, t, pud: Ptr):
+        yield "pud_trans_huge(*pud)"
+        return pud_trans_huge(self.load(t, pud))
+
+    @inline
+    def zap_pmd_is_huge(self, t, pmd: Ptr):
+        yield "is_swap_pmd(*pmd) || pmd_trans_huge(*pmd)"
+        e = self.load(t, pmd)
+        return is_swap_pmd(e) or pmd_trans_huge(e)
 
 
 @unmap_mapping_range.version("v6.12", since="v5.8",

@@ -68,3 +68,13 @@ class PteOffsetMapLockV58(KernelCode):
 
     def pte_unmap_unlock(self, t, pte: Ptr, ptl: str) -> None:
         spin_unlock(t, ptl)
+
+
+@pte_offset_map_lock.version("8a6a984c2e0e", since="v6.17", commit="8a6a984c2e0e",
+                             models="v6.17: ___pte_offset_map() without the pmd_devmap() term "
+                                    "(8a6a984c2e0e 'mm: remove redundant pXd_devmap calls')")
+class PteOffsetMapLockNoDevmap(PteOffsetMapLockV65):
+    """pte_offset_map_lock(): none, !present and pmd_trans_huge() PMDs mean "no table"."""
+
+    def pmd_not_a_pte_table(self, pmdval) -> bool:
+        return pmd_none(pmdval) or not pmd_present(pmdval) or pmd_trans_huge(pmdval)

@@ -1,4 +1,4 @@
-"""fs/ext4/inode.c and fs/ext4/file.c: ext4's page faults, buffered read, hole punch.
+"""fs/ext4/inode.c and fs/ext4/file.c: ext4's page faults, buffered read, hole punch, truncate.
 
 Since v4.5 (ea3d7209ca01 "ext4: fix races between page faults and hole punching")
 ext4_filemap_fault() and ext4_page_mkwrite() take EXT4_I(inode)->i_mmap_sem shared and
@@ -8,29 +8,39 @@ readahead/fadvise (generic_fadvise: ext4 has no ->fadvise) take no lock the punc
 v5.15 replaced i_mmap_sem by mapping->invalidate_lock (Jan Kara, "ext4: Convert to use
 mapping->invalidate_lock"), which read() and readahead take too (730633f0b7f9).
 Read from the conversion patch (May 2021 posting); the v5.9 lines it replaces are the
-same calls on i_mmap_sem.
+same calls on i_mmap_sem. ext4_setattr() (truncate) takes i_mmap_sem exclusive before it
+changes i_size since b9c1c26739ec (Jan Kara, 2019: "ext4: Gracefully handle
+ext4_break_layouts() failure during truncate"), read in a v5.4..v5.9 copy of
+ext4_setattr() and in a later blame (the same lines, filemap_invalidate_lock() from
+d4f5258eae7b, v5.15).
 """
 
 from __future__ import annotations
 
+from mmfuzz.engine.elide import lock_helper
 from mmfuzz.engine.versions import code_path
 from mmfuzz.kernel.base import KernelCode
+from mmfuzz.kernel.fs.open import INODE_SETATTR
 from mmfuzz.kernel.locking import down_read, down_write, up_read, up_write
 from mmfuzz.kernel.mm.memory import VM_OPS, VmOperations
 
 ext4 = code_path(
     "ext4", file="fs/ext4/inode.c, fs/ext4/file.c",
-    doc="ext4_file_vm_ops (.fault, .map_pages), ext4_file_read_iter(), ext4_punch_hole()")
+    doc="ext4_file_vm_ops (.fault, .map_pages), ext4_file_read_iter(), ext4_punch_hole(), ext4_setattr()")
 
 
 # ext4_file_vm_ops: .fault as the running kernel defines it, .map_pages = filemap_map_pages
 VM_OPS["ext4"] = VmOperations("ext4_file_vm_ops", fault="ext4_fault", map_pages="filemap_map_pages")
+INODE_SETATTR["ext4"] = "ext4_setattr"  # ext4_file_inode_operations.setattr
+# it stands for the down_write() its callers make: their lock sites are the callers'
+lock_helper("ext4_invalidate_lock")
 
 
 @ext4.version("v5.8", since="v5.8",
               racy="read() and readahead/fadvise fill the hole without i_mmap_sem: stale data of freed blocks",
               models="v4.5 (ea3d7209ca01) .. v5.14 fs/ext4: ext4_filemap_fault() under i_mmap_sem (shared); "
-                     "ext4_punch_hole() under inode_lock and i_mmap_sem (exclusive); buffered read unlocked")
+                     "ext4_punch_hole() under inode_lock and i_mmap_sem (exclusive); buffered read unlocked; "
+                     "ext4_setattr() takes i_mmap_sem before i_size changes (b9c1c26739ec, v5.3)")
 class Ext4V58(KernelCode):
     """Faults and the punch exclude each other on i_mmap_sem; read() and readahead do not."""
 
@@ -61,6 +71,25 @@ class Ext4V58(KernelCode):
         yield from self.ext4_remove_space(t, name, start, end)
         self.ext4_invalidate_unlock(t, name)
         up_write(t, inode.i_rwsem)
+
+    def ext4_setattr(self, t, name: str, newsize: int):
+        """ATTR_SIZE, shrinking, page-aligned, under do_truncate()'s inode_lock: i_mmap_sem
+        is held from before i_size changes until the blocks are freed."""
+        # shrink: ext4_begin_ordered_truncate() (no dirty pages), inode_dio_wait() (no direct IO)
+        yield from self.ext4_invalidate_lock(t, name)
+        # ext4_break_layouts(): no DAX; ext4_journal_start(), ext4_orphan_add()
+        yield "down_write(&EXT4_I(inode)->i_data_sem); i_disksize = ia_size; i_size_write(inode, ia_size)"
+        self.s.files[name].i_size = newsize
+        t.note(f"i_size = {newsize}")
+        # up_write(i_data_sem); ext4_journal_stop(); "Truncate pagecache after we've waited for commit"
+        yield from self.truncate_pagecache(t, name, newsize)
+        yield from self.ext4_truncate(t, name, newsize)
+        self.ext4_invalidate_unlock(t, name)
+
+    def ext4_truncate(self, t, name: str, newsize: int):
+        """ext4_ext_truncate(): ext4_ext_remove_space() from the new last block on."""
+        end = max(self.s.extra["fs"].inodes[name].bmap, default=-1) + 1
+        yield from self.ext4_remove_space(t, name, newsize, end)
 
     def ext4_invalidate_lock(self, t, name: str):
         yield from down_write(t, self.ext4_i_mmap_sem(name))

@@ -1,0 +1,1 @@
+"""drivers/dax: device DAX."""
