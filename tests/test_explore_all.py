@@ -130,7 +130,8 @@ def test_every_interleaving_of_a_walker_and_a_fault(kernel, expect):
     """The 2026 race, with no bound: v6.12 breaks (printed with its one preemption),
     and no interleaving of the walker and the fault breaks the fix."""
     r = exhaust("pagewalk", kernel, counts={"numa_maps": (1, 1), "vfio_fault": (1, 1), "vfio_zap": (0, 0),
-                                            "pte_walker": (0, 0)}, max_preemptions=None)
+                                            "pte_walker": (0, 0), "bar_pte_walker": (0, 0)},
+                max_preemptions=None)
     assert r.complete and r.bound == "all"
     assert (r.invariant if r.found else None) == expect
     if r.found:
