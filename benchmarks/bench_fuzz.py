@@ -79,10 +79,10 @@ def fuzz_row(name, row, seeds, schedule, max_examples=None):
     printed race, steps run (canonical() is timed apart by wrapping it)."""
     spent = [0.0]
 
-    def timed(*args):
+    def timed(*args, **kw):
         t = time.process_time()
         try:
-            return canonical(*args)
+            return canonical(*args, **kw)
         finally:
             spent[0] += time.process_time() - t
 

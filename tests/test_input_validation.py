@@ -100,6 +100,11 @@ def test_one_seed_gives_one_result_on_every_entry_point(tmp_path):
     api = fuzz("pagewalk", "v6.12", seed=SEED, max_examples=BUDGET)
     assert api.found
     want = _key(api.found, api.examples, api.steps)
+    # the default machine runs many schedules an example, and which ones depends on
+    # every earlier example's (a population's schedules are run once each)
+    assert api.runs > api.examples
+    assert fuzz("pagewalk", "v6.12", seed=SEED, max_examples=BUDGET, schedule="bounded").executed_steps \
+        == api.executed_steps
 
     cli = subprocess.run([sys.executable, "-m", "mmfuzz", "fuzz", "pagewalk", "--kernel", "v6.12",
                           "--seed", str(SEED), "--max-examples", str(BUDGET), "--json"],
@@ -115,6 +120,7 @@ def test_one_seed_gives_one_result_on_every_entry_point(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     out = json.loads(shard.stdout)
     assert out["examples"] == api.examples and out["entry"]["schedule"] == api.schedule, "campaign shard"
+    assert out["steps"] == api.executed_steps, "campaign shard: the same schedules run"
 
     plugin = subprocess.run([sys.executable, "-m", "pytest", "--mmfuzz-kernel", "v6.12", "--mmfuzz-scenario", "pagewalk",
                              "--mmfuzz-seed", str(SEED), "--mmfuzz-max-examples", str(BUDGET),

@@ -23,8 +23,8 @@ NAMES = (CI, NIGHTLY)
 
 
 # Examples per profile. An example of the default (bounded) machine runs up to 512
-# schedules of its population: at 200, every racy_on row was found in 103 of 103 seeds
-# (the slowest, Max's question, at 170; benchmarks/bench_fuzz.py), and a clean
+# schedules of its population: at 200, every racy_on row was found in 20 of 20 seeds
+# and Max's question (the slowest) in 100 of 100 (benchmarks/bench_fuzz.py); a clean
 # pagewalk kernel costs about 100k schedules.
 CI_EXAMPLES, NIGHTLY_EXAMPLES = 200, 50_000
 
