@@ -1,11 +1,14 @@
-"""Fuzzing power: the default burst machine vs the PCT machine (fuzz(schedule="pct")),
-on every racy_on row of every scenario, and cold end to end against SPIN.
+"""Fuzzing power: the fuzz machines (fuzz(schedule=...): bounded, the default; pct;
+bursts) on every racy_on row of every scenario, and cold end to end against SPIN.
 
 Run: python benchmarks/bench_fuzz.py [--seeds 20] [--rows SUBSTRING] [--no-spin]
+                                     [--machines bounded,pct,bursts] [--max-examples N]
 
-Per row and machine: the find rate over seeds 1..N with the default ci budget, the
-median examples, schedules run and CPU seconds to the printed (canonical) race, fuzz
-steps/s against the raw engine loop's (random PCT runs, no Hypothesis), and peak RSS.
+Per row and machine: the find rate over seeds 1..N at the ci profile's budget (or
+--max-examples), then, over the seeds that found it, the median and largest examples
+to the race, the median schedules run, CPU seconds to the first violation and to the
+printed (canonical) race, fuzz steps/s (to the first violation) against the raw
+engine loop's (random PCT runs, no Hypothesis), and the process's peak RSS so far.
 Then `mmfuzz fuzz` cold (process start to exit, CPU of the child) for the three races
 modelled in benchmarks/spin/, against SPIN's whole pipeline on the same race (spin -a,
 gcc, BFS search, trail replay); SPIN is skipped when it is not installed.
@@ -27,7 +30,10 @@ import time
 from pathlib import Path
 
 from mmfuzz.api import SCENARIOS, fuzz, load_races, prepare
+from mmfuzz.engine import fuzz as engine_fuzz
+from mmfuzz.engine.canonical import canonical
 from mmfuzz.engine.run import Run
+from mmfuzz.engine.fuzz import SCHEDULES
 from mmfuzz.engine.schedule import MAX_DEPTH, run_pct
 from mmfuzz.engine.target import actor_bounds
 from mmfuzz.engine.violations import Violation
@@ -68,13 +74,30 @@ def raw_steps_per_second(name, row, runs=300) -> float:
     return steps / (time.process_time() - t)
 
 
-def fuzz_row(name, row, seeds, schedule):
-    out = []
-    for seed in seeds:
+def fuzz_row(name, row, seeds, schedule, max_examples=None):
+    """Per seed: found, examples, runs, CPU s to the first violation, CPU s to the
+    printed race, steps run (canonical() is timed apart by wrapping it)."""
+    spent = [0.0]
+
+    def timed(*args):
         t = time.process_time()
-        r = fuzz(name, row["kernel"], overrides=row.get("overrides"), options=row.get("options"),
-                 seed=seed, schedule=schedule)
-        out.append((r.found, r.examples, r.runs, time.process_time() - t, r.executed_steps))
+        try:
+            return canonical(*args)
+        finally:
+            spent[0] += time.process_time() - t
+
+    out = []
+    engine_fuzz.canonical = timed
+    try:
+        for seed in seeds:
+            spent[0] = 0.0
+            t = time.process_time()
+            r = fuzz(name, row["kernel"], overrides=row.get("overrides"), options=row.get("options"),
+                     seed=seed, schedule=schedule, max_examples=max_examples)
+            total = time.process_time() - t
+            out.append((r.found, r.examples, r.runs, total - spent[0], total, r.executed_steps))
+    finally:
+        engine_fuzz.canonical = canonical
     return out
 
 
@@ -106,11 +129,14 @@ def main():
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--rows", default="")
     ap.add_argument("--no-spin", action="store_true")
-    ap.add_argument("--machines", default="bursts,pct")
+    ap.add_argument("--machines", default=SCHEDULES[0], help=f"comma-separated, of {', '.join(SCHEDULES)}")
+    ap.add_argument("--max-examples", type=int, help="default: the ci profile's")
     a = ap.parse_args()
     seeds = range(1, a.seeds + 1)
-    print(f"{'row':<62} {'machine':<7} {'found':>6} {'med ex':>7} {'runs':>6} {'cpu s':>6} "
-          f"{'steps/s':>8} {'of raw':>6} {'rss MiB':>7}")
+    print(f"find rate over seeds 1..{a.seeds} at {a.max_examples or 'the ci'} examples; medians over "
+          "the seeds that found it; CPU seconds (process time)")
+    print(f"{'row':<58} {'machine':<7} {'found':>6} {'med ex':>6} {'max ex':>6} {'runs':>6} "
+          f"{'s find':>6} {'s race':>6} {'steps/s':>8} {'of raw':>6} {'rss MiB':>7}")
     for name, row in racy_rows():
         label = " ".join([name, row["kernel"]] + [f"--{k} {v}" for k, v in row.get("options", {}).items()]
                          + [f"--with {k}={v}" for k, v in row.get("overrides", {}).items()])
@@ -118,11 +144,13 @@ def main():
             continue
         raw = raw_steps_per_second(name, row)
         for machine in a.machines.split(","):
-            res = fuzz_row(name, row, seeds, machine)
-            sps = statistics.median(x[4] / x[3] for x in res)
-            print(f"{label:<62} {machine:<7} {sum(x[0] for x in res):>3}/{len(res):<2} "
-                  f"{statistics.median(x[1] for x in res):>7.0f} {statistics.median(x[2] for x in res):>6.0f} "
-                  f"{statistics.median(x[3] for x in res):>6.2f} {sps:>8.0f} {sps / raw:>6.2f} "
+            res = fuzz_row(name, row, seeds, machine, a.max_examples)
+            hit = [x for x in res if x[0]] or res
+            sps = statistics.median(x[5] / x[3] for x in res if x[3] > 0)
+            print(f"{label:<58} {machine:<7} {sum(x[0] for x in res):>3}/{len(res):<2} "
+                  f"{statistics.median(x[1] for x in hit):>6.0f} {max(x[1] for x in hit):>6} "
+                  f"{statistics.median(x[2] for x in hit):>6.0f} {statistics.median(x[3] for x in hit):>6.2f} "
+                  f"{statistics.median(x[4] for x in hit):>6.2f} {sps:>8.0f} {sps / raw:>6.2f} "
                   f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:>7.0f}", flush=True)
     if a.no_spin:
         return

@@ -163,3 +163,41 @@ def test_run_pct_demotes_the_running_task_at_a_change_point():
     run_pct(run, [1, 0], [1])  # task 1 first; at step 1 it drops below task 0
     tids = [s.tid for s in run.trace]
     assert tids[0] == 1 and tids[1] == 0
+
+
+def test_bounded_schedules_are_each_handed_out_once_fewest_preemptions_first():
+    from itertools import combinations
+    from math import comb
+
+    from mmfuzz.engine.schedule import MAX_PREEMPTIONS, Schedules, unrank_combination
+    for k in range(6):
+        for m in range(4):
+            assert sorted(unrank_combination(i, k, m) for i in range(comb(k, m))) == list(combinations(range(k), m))
+    space, seen, r = Schedules(3, 5), [], 0
+    while (plan := space.take(r)) is not None:
+        seen.append(plan)
+        r = r * 31 + 7  # any draws: the space decides what is left
+    assert len(set(seen)) == len(seen) == sum(comb(5, m) * 2 ** m for m in range(MAX_PREEMPTIONS + 1))
+    assert [len(points) for points, _ in seen] == sorted(len(points) for points, _ in seen)
+    assert space.exhausted and Schedules(1, 9).take(0) == ((), ()) and Schedules(1, 9).size == 1
+
+
+def test_run_preemptive_switches_to_another_runnable_task_at_a_point():
+    from mmfuzz.engine.schedule import run_preemptive
+    default = new_run("toy-lost-update", ["inc", "inc", "inc"], ATOMIC)
+    default.finish()
+    run = new_run("toy-lost-update", ["inc", "inc", "inc"], ATOMIC)
+    run_preemptive(run, (), ())
+    assert run.trace == default.trace
+    run = new_run("toy-lost-update", ["inc", "inc", "inc"])
+    with pytest.raises(Violation):  # at step 1, the second runnable task after task 0
+        run_preemptive(run, (1,), (1,))
+    assert [s.tid for s in run.trace] == [0, 2, 2, 0]  # then the default: keep it, then task 0
+
+
+def test_the_default_machine_finds_the_lost_update_and_keeps_the_lock_clean():
+    r = fuzz("toy-lost-update", "v6.12", overrides=RACY, seed=3, max_examples=5)
+    assert r.found and r.invariant == "no-lost-update" and (r.steps, r.switches) == (4, 2)
+    assert r.runs > r.examples
+    clean = fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=5)
+    assert not clean.found and clean.runs > 0

@@ -7,7 +7,7 @@ import pytest
 from mmfuzz.api import exhaust, fuzz, prepare
 from mmfuzz.kernel.mm.memory import DoNoPageV2620, do_no_page
 
-BUDGET = 500  # examples for a clean verdict
+BUDGET = 4  # examples for a clean verdict (each runs hundreds of schedules)
 FIND = 5000  # an upper bound for a racy one: the fuzzer stops at the first violation
 
 MUTANT = "test-no-truncate-count-recheck"

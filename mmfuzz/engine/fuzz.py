@@ -1,17 +1,21 @@
-"""Fuzzing: a Hypothesis state machine per scenario, shrinking to a minimal race.
+"""Fuzzing: a Hypothesis state machine per scenario, printing the canonical race.
 
-The population of actors is drawn once (an initialize rule, so it shrinks to the
-fewest actors); one rule then runs a task, named by stable id, for a burst of steps,
-with 0 meaning "keep running the current task", the value Hypothesis shrinks towards
-(fewest switches); the burst shrinks towards one step. When the
-drawn schedule ends, every task runs to completion under the same keep-current
-policy, so a schedule only needs its switches: shrinking also removes steps.
+Every machine draws the population of actors and the parameters once per example
+(an initialize rule). Three machines, `schedule=`:
 
-``schedule="pct"`` selects the other machine: each rule draws one whole PCT schedule
-(schedule.py) and runs a fresh run of the example's population under it, PCT_RULES
-runs an example, with Hypothesis's shrink phase left out (canonical() re-derives the
-printed race from its population and invariant). It is measured against the default
-in benchmarks/bench_fuzz.py and is not the default yet.
+- "bounded" (the default): each rule runs RUNS_PER_RULE preemption-bounded schedules
+  of the example's population (schedule.py) that no earlier example ran, fewest
+  preemptions first, from where the rule's drawn integer points: a population's
+  schedules with up to m preemptions are all run after as many runs of it as there
+  are, whatever the seed, and many runs share one draw (Hypothesis's fixed cost per
+  draw was most of fuzz's time).
+- "pct": each rule draws one PCT schedule (random priorities, d-1 change points).
+- "bursts": one rule runs one task, named by stable id, for a burst of steps (0:
+  keep running the current task, what Hypothesis shrinks towards); when the drawn
+  schedule ends every task runs to completion. It shrinks with Hypothesis.
+
+The first two leave out Hypothesis's shrink phase: canonical() re-derives the printed
+race from its population and invariant alone (benchmarks/bench_fuzz.py measures them).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from . import profiles
 from .canonical import canonical
 from .result import FuzzResult, fill_from_violation, header_for
 from .run import KEEP, Run, state_id
-from .schedule import MAX_DEPTH, run_pct, sequential_length
+from .schedule import MAX_DEPTH, Schedules, run_pct, run_preemptive, sequential_length
 from .target import actor_bounds, check_params, prepare
 from .versions import UnknownName
 from .violations import Violation
@@ -39,6 +43,14 @@ from .violations import Violation
 # A rule runs one task for up to this many steps: races whose window holds a whole
 # code path of another CPU are found far sooner than with one step per rule.
 MAX_BURST = 4
+
+# bounded machine: schedules a rule runs (the next ones not run yet from where its draw
+# points), so Hypothesis's cost per draw is shared
+RUNS_PER_RULE = 16
+BOUNDED_RULES = 32
+
+# the machines, the default first
+SCHEDULES = ("bounded", "pct", "bursts")
 
 # PCT machine: runs per example (each rule is one whole run, so Hypothesis's fixed cost
 # per example is shared; 8 rules: 138 examples to the pagewalk race, 32: 15, 4 seeds)
@@ -127,12 +139,12 @@ def observe_run(run: Run) -> None:
 def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
          params=None, seed: int | None = None, max_examples: int | None = None,
          profile: str | None = None, database=None, explain: bool = False,
-         minimize_race: bool = True, observe: bool = False, schedule: str = "bursts",
+         minimize_race: bool = True, observe: bool = False, schedule: str = "bounded",
          end_states: set | None = None) -> FuzzResult:
     """observe: record what each example saw with event() and target(), for
     Hypothesis's statistics (pytest --hypothesis-show-statistics). Off by default:
     target() steers the search, and a seed must find the same race with or without it.
-    schedule: "bursts" (the default machine) or "pct" (one PCT schedule a rule).
+    schedule: one of SCHEDULES (the module's docstring says what each one draws).
     end_states: a set to add the id of each example's end state to (campaign coverage)."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     bounds = actor_bounds(scen, counts)
@@ -144,8 +156,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                            for kind, i in slots])
     counter = {"examples": 0, "runs": 0, "steps": 0}
     found: list[Violation] = []
-    if schedule not in ("bursts", "pct"):
-        raise UnknownName(f"unknown schedule {schedule!r}; known: bursts, pct")
+    if schedule not in SCHEDULES:
+        raise UnknownName(f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
 
     class Machine(RuleBasedStateMachine):
         @initialize(present=presence, params=st.fixed_dictionaries(param_st))
@@ -216,7 +228,49 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                 counter["steps"] += len(run.trace)
             clean.add(key)
 
-    chosen: type[RuleBasedStateMachine] = PctMachine if schedule == "pct" else Machine
+    spaces: dict = {}  # (population, params) -> Schedules: what is left to run of it
+
+    class BoundedMachine(RuleBasedStateMachine):
+        @initialize(present=presence, params=st.fixed_dictionaries(param_st))
+        def spawn(self, present, params):
+            self.population = [kind for (kind, _), here in zip(slots, present) if here]
+            self.params = params
+            key = (tuple(self.population), repr(sorted(params.items())))
+            self.space = spaces.get(key)
+            if self.space is None:
+                k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
+                self.space = spaces[key] = Schedules(len(self.population), k)
+            counter["examples"] += 1
+
+        @rule(r=st.integers(0, 2**64 - 1))
+        def preempt(self, r):
+            """One schedule of this population not run yet: the drawn integer says
+            where to start looking among those with the fewest preemptions left."""
+            if not self.population:
+                return
+            for _ in range(RUNS_PER_RULE):
+                plan = self.space.take(r)
+                if plan is None:
+                    return  # every schedule of this population within the bound has run
+                run = Run(scen, kernel_cls, self.population, self.params, versions)
+                counter["runs"] += 1
+                try:
+                    run_preemptive(run, *plan)
+                except Violation as v:
+                    found.append(v)
+                    raise
+                finally:
+                    counter["steps"] += len(run.trace)
+                    self.last = run
+                    if end_states is not None:
+                        end_states.add(state_id(run.state))
+
+        def teardown(self):
+            # target() takes one value a label an example: the example's last run
+            if observe and getattr(self, "last", None) is not None:
+                observe_run(self.last)
+
+    chosen: type[RuleBasedStateMachine] = {"pct": PctMachine, "bursts": Machine}.get(schedule, BoundedMachine)
     chosen.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
     machine = chosen if seed is None else hyp_seed(seed)(chosen)
     profiles.register()
@@ -231,12 +285,12 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         database=database,
         deadline=None,
         derandomize=False,
-        # the PCT machine leaves shrinking to canonical(), which re-derives the race
-        # from its population and invariant alone
+        # the PCT and bounded machines leave shrinking to canonical(), which re-derives
+        # the race from its population and invariant alone
         phases=[p for p in base.phases if p != Phase.explain
-                and not (p == Phase.shrink and schedule == "pct" and minimize_race)]
+                and not (p == Phase.shrink and schedule != "bursts" and minimize_race)]
         + ([Phase.explain] if explain else []),
-        stateful_step_count=PCT_RULES if schedule == "pct" else base.stateful_step_count,
+        stateful_step_count={"bursts": base.stateful_step_count, "pct": PCT_RULES}.get(schedule, BOUNDED_RULES),
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,

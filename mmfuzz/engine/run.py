@@ -13,7 +13,7 @@ import attrs
 
 from .elide import MUTANT_NOTE, ElidingLocks, SiteLog, WatchedLocks, acquire_site
 from .statekey import Unfreezable
-from .task import Acquire, Task, innermost_function, step_label
+from .task import Acquire, FunctionCache, Task, step_label
 from .violations import InvariantBroken, KernelCrash, Violation
 
 KEEP = 0  # schedule choice: keep running the current task
@@ -81,10 +81,12 @@ class Run:
         self.trace: list[TraceStep] = []
         self.current = 0
         self.tasks: list[Task] = []
+        self.functions: list[FunctionCache] = []  # each task's innermost function, cached
         for tid, (kind, title) in enumerate(zip(population, titles_for(scenario, population))):
             task = Task(tid, kind, title)
             task.locks = ElidingLocks(self.state.locks, self, task) if self.watching else self.state.locks
             self.tasks.append(task)
+            self.functions.append(FunctionCache())
         # spawn after all tasks exist: an actor may look up its peers' ids
         for task in self.tasks:
             task.gen = scenario.actor(task.kind).start(self.kernel, task, self.state)
@@ -145,13 +147,17 @@ class Run:
 
     # -- one step -------------------------------------------------------------------
     def next_label(self, task: Task) -> str:
-        return f"{innermost_function(task.gen)}: {step_label(task.pending)}"
+        return f"{self.function(task)}: {step_label(task.pending)}"
+
+    def function(self, task: Task) -> str:
+        """The kernel function the task's next step is in."""
+        return self.functions[task.id].of(task.gen)
 
     def step(self, tid: int) -> None:
         task = self.tasks[tid]
         self.current = tid
         pending = task.pending
-        func = innermost_function(task.gen)
+        func = self.functions[tid].of(task.gen)
         if type(pending) is not Acquire:
             task.notes = []
         elif task.elided_site is None:
@@ -260,15 +266,19 @@ class Run:
         self.trace.append(TraceStep(tid, func, step_label(pending), tuple(task.notes)))
 
     def _check_hang(self) -> None:
+        runnable = self.runnable
+        for t in self.tasks:
+            if runnable(t):
+                return
         waiting = [t for t in self.tasks if t.alive]
-        if not waiting or any(self.runnable(t) for t in waiting):
+        if not waiting:
             return
         lines = []
         for t in waiting:
             p = t.pending
             what = f"{p.lock} ({p.mode})" if type(p) is Acquire else p.what
             holders = self.holders_of(p.lock) if type(p) is Acquire else ""
-            lines.append(f"{t.title} waits in {innermost_function(t.gen)} for {what}{holders}")
+            lines.append(f"{t.title} waits in {self.function(t)} for {what}{holders}")
         raise Violation("no-hang", "; ".join(lines), self, waiting[0].id)
 
     def holders_of(self, lock: str) -> str:
