@@ -165,6 +165,7 @@ def test_cli_preemptions_all_says_every_interleaving_and_exits_3_on_a_budget():
     p = cli("punch-vs-fault-around", "--kernel", "v5.9", "--fs", "xfs", "--actors", "punch=1,fault=1",
             "--preemptions", "all", "--max-states", "20")
     assert p.returncode == 3, p.stdout + p.stderr
+    assert "no clean verdict to mutate, so no mutant ran" in p.stdout
 
 
 def test_cli_text_exit_1_when_no_mutant_breaks_the_verdict():

@@ -90,6 +90,10 @@ def print_mutation(m, selected: bool = False, show: bool = False) -> None:
         return
     states = f"{base.states} states, " if base.states else ""
     print(f"unmutated: {base.verdict} ({states}{base.schedules} schedules, {base.seconds:.1f}s)\n")
+    if base.verdict == "incomplete":
+        print("INCOMPLETE (--max-runs or --max-states reached): no clean verdict to mutate, so no mutant ran; "
+              "raise the budget or bound the search (--preemptions N)")
+        return
     names = [r.mutant.name + (" (declared)" if r.mutant.kind == "declared" else "") for r in m.results]
     width = max([len(n) for n in names] + [20])
     for name, r in zip(names, m.results):
