@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from mmfuzz.api import SCENARIOS, fuzz, load_races, prepare
-from mmfuzz.engine import fuzz as engine_fuzz
+from mmfuzz.engine import fuzz as engine_fuzz, profiles
 from mmfuzz.engine.canonical import canonical
 from mmfuzz.engine.run import Run
 from mmfuzz.engine.fuzz import SCHEDULES
@@ -133,6 +133,11 @@ def main():
     ap.add_argument("--max-examples", type=int, help="default: the ci profile's")
     a = ap.parse_args()
     seeds = range(1, a.seeds + 1)
+    print(f"bounded: {engine_fuzz.BOUNDED_RULES} rules of {engine_fuzz.RUNS_PER_RULE} schedules an example, "
+          f"ci {profiles.CI_EXAMPLES} examples, no Hypothesis shrink phase (canonical() prints the race). Kept "
+          "because: each population's schedules run once, fewest preemptions first, so the 3-CPU rows are "
+          "no longer left to chance; many runs a draw keep fuzz near the raw loop's steps/s; fewer rules an "
+          "example keep Hypothesis's memory per example down (see engine/fuzz.py)")
     print(f"find rate over seeds 1..{a.seeds} at {a.max_examples or 'the ci'} examples; medians over "
           "the seeds that found it; CPU seconds (process time)")
     print(f"{'row':<58} {'machine':<7} {'found':>6} {'med ex':>6} {'max ex':>6} {'runs':>6} "
