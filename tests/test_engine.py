@@ -201,3 +201,22 @@ def test_the_default_machine_finds_the_lost_update_and_keeps_the_lock_clean():
     assert r.runs > r.examples
     clean = fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=5)
     assert not clean.found and clean.runs > 0
+
+
+def test_a_long_budget_runs_in_chunks(monkeypatch):
+    """A budget past CHUNK_EXAMPLES runs as several Hypothesis runs (bounded memory):
+    every example of the budget runs, a race is still found, and the same seed gives
+    the same result."""
+    from mmfuzz.engine import fuzz as fuzz_module
+
+    calls = []
+    real = fuzz_module.run_state_machine_as_test
+    monkeypatch.setattr(fuzz_module, "CHUNK_EXAMPLES", 4)
+    monkeypatch.setattr(fuzz_module, "run_state_machine_as_test",
+                        lambda machine, settings: calls.append(settings.max_examples) or real(machine, settings=settings))
+    clean = fuzz("toy-lost-update", "v6.12", overrides={"toy_counter": "atomic"}, seed=3, max_examples=10)
+    assert not clean.found and calls == [4, 4, 2] and clean.examples >= 10
+    racy = [fuzz("toy-lost-update", "v6.12", overrides={"toy_counter": "racy"}, seed=3, max_examples=40)
+            for _ in range(2)]
+    assert racy[0].found and racy[0].invariant == "no-lost-update"
+    assert racy[0].schedule == racy[1].schedule and racy[0].examples == racy[1].examples

@@ -139,6 +139,30 @@ def observe_run(run: Run) -> None:
     target(float(len({s.label for s in run.trace})), label="distinct steps reached")
 
 
+# Hypothesis keeps ~17 KiB of bookkeeping per example for the whole run (its tree of
+# choices): a long budget runs as several Hypothesis runs of at most this many
+# examples, so a 50k-example nightly stays within the memory of one such run. The
+# machines' own memory (the schedules a population has left) carries over.
+CHUNK_EXAMPLES = 10_000
+
+
+def _run_in_chunks(machine, cfg, seed, counter, found) -> None:
+    """run_state_machine_as_test with cfg.max_examples, CHUNK_EXAMPLES at a time; the
+    first chunk with `seed` itself (a budget within one chunk runs as it always has),
+    the k-th with "seed/k"."""
+    left, chunk = cfg.max_examples, 0
+    while left > 0 and not found:
+        n = min(CHUNK_EXAMPLES, left)
+        seeded = machine if seed is None else hyp_seed(seed if chunk == 0 else f"{seed}/{chunk}")(machine)
+        before = counter["examples"]
+        run_state_machine_as_test(seeded, settings=Settings(cfg, max_examples=n))
+        ran = counter["examples"] - before
+        if ran < n:
+            return  # Hypothesis ran out of distinct examples: another chunk finds no more
+        left -= n
+        chunk += 1
+
+
 def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=None,
          params=None, seed: int | None = None, max_examples: int | None = None,
          profile: str | None = None, database=None, explain: bool = False,
@@ -275,7 +299,6 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
 
     chosen: type[RuleBasedStateMachine] = {"pct": PctMachine, "bursts": Machine}.get(schedule, BoundedMachine)
     chosen.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
-    machine = chosen if seed is None else hyp_seed(seed)(chosen)
     profiles.register()
     try:
         base = Settings.get_profile(profiles.resolve(profile))
@@ -305,7 +328,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                         False, 0, 0.0, pinned=sorted(params or {}))
     try:
         with own_constants():
-            run_state_machine_as_test(machine, settings=cfg)
+            _run_in_chunks(chosen, cfg, seed, counter, found)
     except Violation as raised:
         found.insert(0, raised)
     except Exception:
