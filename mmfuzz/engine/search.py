@@ -31,6 +31,7 @@ bounded search up to its preemptions prints the canonical one.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 
@@ -164,9 +165,15 @@ class Explorer:
         """The stateless search's race on bound k, within PICK_RUNS more runs (its cost grows
         exponentially with k; past the budget the stateful search's race stands, and
         canonical() shortens it)."""
+        with self._pick_budget():
+            return self._best_with(k, invariant)[0]
+
+    @contextlib.contextmanager
+    def _pick_budget(self):
+        """At most PICK_RUNS more runs (and never past max_runs) inside the block."""
         max_runs, self.max_runs = self.max_runs, min(self.max_runs, self.runs + self.PICK_RUNS)
         try:
-            return self._best_with(k, invariant)[0]
+            yield
         finally:
             self.max_runs = max_runs
 
@@ -184,8 +191,7 @@ class Explorer:
         # low-preemption race in a few thousand runs where the stateful one, keyed with the
         # current task, has many more states; past PICK_RUNS the race found stands
         least = self.preemptions(found)
-        max_runs, self.max_runs = self.max_runs, min(self.max_runs, self.runs + self.PICK_RUNS)
-        try:
+        with self._pick_budget():
             for k in range(least + 1):
                 v, level_complete = self._best_with(k, invariant)
                 if v is not None:
@@ -193,8 +199,6 @@ class Explorer:
                     break
                 if not level_complete:
                     break
-        finally:
-            self.max_runs = max_runs
         return self._result(found, None, True, least, start, states)
 
     def preemptions(self, v: Violation) -> int:
