@@ -1,17 +1,30 @@
 """Fuzzing power: the fuzz machines (fuzz(schedule=...): bounded, the default; pct;
-bursts) on every racy_on row of every scenario, and cold end to end against SPIN.
+bursts) on every racy_on row of every scenario, cold end to end against SPIN, and the
+memory of a long run.
 
 Run: python benchmarks/bench_fuzz.py [--seeds 20] [--rows SUBSTRING] [--no-spin]
                                      [--machines bounded,pct,bursts] [--max-examples N]
+                                     [--steady-examples 20]
+     python benchmarks/bench_fuzz.py --memory SCENARIO --kernel K [--fs FS]
+                                     [--with PATH=VERSION]... [--examples 50000] [--every 5000]
 
 Per row and machine: the find rate over seeds 1..N at the ci profile's budget (or
 --max-examples), then, over the seeds that found it, the median and largest examples
 to the race, the median schedules run, CPU seconds to the first violation and to the
-printed (canonical) race, fuzz steps/s (to the first violation) against the raw
-engine loop's (random PCT runs, no Hypothesis), and the process's peak RSS so far.
+printed (canonical) race, the start-up (CPU ms from the fuzz() call to its first
+schedule), fuzz steps/s to the first violation against the raw engine loop's (random
+PCT runs, no Hypothesis), and the process's peak RSS so far. A quick find (a handful of
+schedules in a few ms) measures start-up there, not speed; so the steady-state columns
+run the machine (seed 1) for a fixed --steady-examples past every violation (the
+benchmark swallows them) and give its steps/s against the raw loop's and against the
+same schedules run with no Hypothesis at all (so the last ratio is the machine's own
+overhead: draws, examples, handing out schedules).
 Then `mmfuzz fuzz` cold (process start to exit, CPU of the child) for the three races
 modelled in benchmarks/spin/, against SPIN's whole pipeline on the same race (spin -a,
 gcc, BFS search, trail replay); SPIN is skipped when it is not installed.
+--memory runs one fuzz() of --examples in this process on a scenario and kernel (a
+clean row, so that the whole budget runs) and prints, every --every examples, the
+schedules run, the CPU seconds, the current and the peak RSS.
 CPU time (resource/process_time) is quoted: the machine is shared, wall time is noise.
 """
 
@@ -34,7 +47,7 @@ from mmfuzz.engine import fuzz as engine_fuzz, profiles
 from mmfuzz.engine.canonical import canonical
 from mmfuzz.engine.run import Run
 from mmfuzz.engine.fuzz import SCHEDULES
-from mmfuzz.engine.schedule import MAX_DEPTH, run_pct
+from mmfuzz.engine.schedule import MAX_DEPTH, run_pct, run_preemptive
 from mmfuzz.engine.target import actor_bounds
 from mmfuzz.engine.violations import Violation
 
@@ -76,8 +89,9 @@ def raw_steps_per_second(name, row, runs=300) -> float:
 
 def fuzz_row(name, row, seeds, schedule, max_examples=None):
     """Per seed: found, examples, runs, CPU s to the first violation, CPU s to the
-    printed race, steps run (canonical() is timed apart by wrapping it)."""
-    spent = [0.0]
+    printed race, steps run, CPU s to the first schedule (canonical() is timed apart
+    by wrapping it, the start-up by wrapping the schedule runners)."""
+    spent, first = [0.0], [None]
 
     def timed(*args, **kw):
         t = time.process_time()
@@ -86,19 +100,66 @@ def fuzz_row(name, row, seeds, schedule, max_examples=None):
         finally:
             spent[0] += time.process_time() - t
 
+    def starts(runner):
+        def run(*args):
+            if first[0] is None:
+                first[0] = time.process_time()
+            return runner(*args)
+        return run
+
     out = []
-    engine_fuzz.canonical = timed
+    patched = {"canonical": timed, "run_preemptive": starts(run_preemptive), "run_pct": starts(run_pct)}
+    saved = {k: getattr(engine_fuzz, k) for k in patched}
+    for k, v in patched.items():
+        setattr(engine_fuzz, k, v)
     try:
         for seed in seeds:
-            spent[0] = 0.0
+            spent[0], first[0] = 0.0, None
             t = time.process_time()
             r = fuzz(name, row["kernel"], overrides=row.get("overrides"), options=row.get("options"),
                      seed=seed, schedule=schedule, max_examples=max_examples)
             total = time.process_time() - t
-            out.append((r.found, r.examples, r.runs, total - spent[0], total, r.executed_steps))
+            start = (first[0] - t) if first[0] is not None else float("nan")
+            out.append((r.found, r.examples, r.runs, total - spent[0], total, r.executed_steps, start))
     finally:
-        engine_fuzz.canonical = canonical
+        for k, v in saved.items():
+            setattr(engine_fuzz, k, v)
     return out
+
+
+def steady_row(name, row, examples) -> tuple[float, float, int]:
+    """The bounded machine's steps/s over a fixed budget (seed 1), every violation
+    swallowed so the budget runs whole; then the same schedules, recorded, run again
+    with no Hypothesis. (fuzz steps/s, same schedules' steps/s, schedules)"""
+    plans = []
+
+    def keep_going(run, points, offsets):
+        plans.append((run.population, run.params, points, offsets))
+        try:
+            run_preemptive(run, points, offsets)
+        except Violation:
+            pass
+
+    engine_fuzz.run_preemptive = keep_going
+    try:
+        t = time.process_time()
+        r = fuzz(name, row["kernel"], overrides=row.get("overrides"), options=row.get("options"),
+                 seed=1, max_examples=examples)
+        fuzz_cpu = time.process_time() - t
+    finally:
+        engine_fuzz.run_preemptive = run_preemptive
+    scen, versions, kcls = prepare(name, row["kernel"], row.get("overrides"), row.get("options"))
+    steps, t = 0, time.process_time()
+    for population, params, points, offsets in plans:
+        run = Run(scen, kcls, population, params, versions)
+        try:
+            run_preemptive(run, points, offsets)
+        except Violation:
+            pass
+        steps += len(run.trace)
+    same_cpu = time.process_time() - t
+    assert steps == r.executed_steps, "the schedules replayed are not the ones fuzz ran"
+    return steps / fuzz_cpu, steps / same_cpu, len(plans)
 
 
 def cold_cli(args, seed) -> float:
@@ -124,6 +185,45 @@ def spin_pipeline(model) -> float | None:
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
+def memory(a) -> None:
+    """One fuzz() of a.examples in this process; every a.every examples: schedules run,
+    CPU seconds, current and peak RSS (a machine is built per example: the hook)."""
+    overrides = dict(w.split("=", 1) for w in a.with_)
+    options = {"fs": a.fs} if a.fs else None
+    page = os.sysconf("SC_PAGE_SIZE")
+    runs, examples, start = [0], [0], time.process_time()
+
+    def counted(*args):
+        runs[0] += 1
+        return run_preemptive(*args)
+
+    class Sampled(engine_fuzz.RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            examples[0] += 1
+            if examples[0] % a.every == 0:
+                with open("/proc/self/statm") as f:
+                    rss = int(f.read().split()[1]) * page / 2**20
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                print(f"{examples[0]:>9} {runs[0]:>10} {time.process_time() - start:>8.1f} {rss:>8.0f} "
+                      f"{peak:>8.0f}", flush=True)
+
+    print(f"memory: fuzz {a.memory} --kernel {a.kernel}" + (f" --fs {a.fs}" if a.fs else "")
+          + "".join(f" --with {w}" for w in a.with_) + f" --profile nightly --max-examples {a.examples} "
+          f"--seed 1, one process, chunks of {engine_fuzz.CHUNK_EXAMPLES} examples")
+    print(f"{'examples':>9} {'schedules':>10} {'cpu s':>8} {'rss MiB':>8} {'peak MiB':>8}")
+    saved = engine_fuzz.RuleBasedStateMachine
+    engine_fuzz.RuleBasedStateMachine, engine_fuzz.run_preemptive = Sampled, counted
+    try:
+        r = fuzz(a.memory, a.kernel, overrides=overrides or None, options=options, seed=1,
+                 max_examples=a.examples, profile="nightly")
+    finally:
+        engine_fuzz.RuleBasedStateMachine, engine_fuzz.run_preemptive = saved, run_preemptive
+    print(f"done: {'RACE ' + r.invariant if r.found else 'clean'}, {r.examples} examples, {r.runs} schedules, "
+          f"{time.process_time() - start:.1f} CPU s, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=20)
@@ -131,7 +231,20 @@ def main():
     ap.add_argument("--no-spin", action="store_true")
     ap.add_argument("--machines", default=SCHEDULES[0], help=f"comma-separated, of {', '.join(SCHEDULES)}")
     ap.add_argument("--max-examples", type=int, help="default: the ci profile's")
+    ap.add_argument("--steady-examples", type=int, default=20,
+                    help="examples of the steady-state run per row (0: skip it)")
+    ap.add_argument("--memory", metavar="SCENARIO", help="measure one long run's memory instead")
+    ap.add_argument("--kernel")
+    ap.add_argument("--fs")
+    ap.add_argument("--with", dest="with_", action="append", default=[], metavar="PATH=VERSION")
+    ap.add_argument("--examples", type=int, default=50_000)
+    ap.add_argument("--every", type=int, default=5_000)
     a = ap.parse_args()
+    if a.memory:
+        if not a.kernel:
+            ap.error("--memory needs --kernel")
+        memory(a)
+        return
     seeds = range(1, a.seeds + 1)
     print(f"bounded: {engine_fuzz.BOUNDED_RULES} rules of {engine_fuzz.RUNS_PER_RULE} schedules an example, "
           f"ci {profiles.CI_EXAMPLES} examples, no Hypothesis shrink phase (canonical() prints the race). Kept "
@@ -139,24 +252,35 @@ def main():
           "no longer left to chance; many runs a draw keep fuzz near the raw loop's steps/s; fewer rules an "
           "example keep Hypothesis's memory per example down (see engine/fuzz.py)")
     print(f"find rate over seeds 1..{a.seeds} at {a.max_examples or 'the ci'} examples; medians over "
-          "the seeds that found it; CPU seconds (process time)")
+          "the seeds that found it; CPU seconds (process time). 'start ms': fuzz() to its first schedule "
+          "(settings, Hypothesis's set-up, the default run of the first population). 'find st/s': steps/s to "
+          "the first violation, start-up included (a find of a few schedules measures start-up, not speed). "
+          f"'steady': the bounded machine over {a.steady_examples} examples (seed 1) past every violation; "
+          "'of raw': against the raw loop (random PCT runs, no Hypothesis); 'of same': against the same "
+          "schedules run with no Hypothesis (the machine's own overhead)")
     print(f"{'row':<58} {'machine':<7} {'found':>6} {'med ex':>6} {'max ex':>6} {'runs':>6} "
-          f"{'s find':>6} {'s race':>6} {'steps/s':>8} {'of raw':>6} {'rss MiB':>7}")
+          f"{'s find':>6} {'s race':>6} {'start ms':>8} {'find st/s':>9} {'of raw':>6} {'rss MiB':>7} "
+          f"{'steady st/s':>11} {'of raw':>6} {'of same':>7}")
     for name, row in racy_rows():
         label = " ".join([name, row["kernel"]] + [f"--{k} {v}" for k, v in row.get("options", {}).items()]
                          + [f"--with {k}={v}" for k, v in row.get("overrides", {}).items()])
         if a.rows not in label:
             continue
         raw = raw_steps_per_second(name, row)
+        steady = steady_row(name, row, a.steady_examples) if a.steady_examples else None
         for machine in a.machines.split(","):
             res = fuzz_row(name, row, seeds, machine, a.max_examples)
             hit = [x for x in res if x[0]] or res
             sps = statistics.median(x[5] / x[3] for x in res if x[3] > 0)
-            print(f"{label:<58} {machine:<7} {sum(x[0] for x in res):>3}/{len(res):<2} "
-                  f"{statistics.median(x[1] for x in hit):>6.0f} {max(x[1] for x in hit):>6} "
-                  f"{statistics.median(x[2] for x in hit):>6.0f} {statistics.median(x[3] for x in hit):>6.2f} "
-                  f"{statistics.median(x[4] for x in hit):>6.2f} {sps:>8.0f} {sps / raw:>6.2f} "
-                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:>7.0f}", flush=True)
+            line = (f"{label:<58} {machine:<7} {sum(x[0] for x in res):>3}/{len(res):<2} "
+                    f"{statistics.median(x[1] for x in hit):>6.0f} {max(x[1] for x in hit):>6} "
+                    f"{statistics.median(x[2] for x in hit):>6.0f} {statistics.median(x[3] for x in hit):>6.2f} "
+                    f"{statistics.median(x[4] for x in hit):>6.2f} {1000 * statistics.median(x[6] for x in res):>8.1f} "
+                    f"{sps:>9.0f} {sps / raw:>6.2f} "
+                    f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:>7.0f}")
+            if steady and machine == "bounded":
+                line += f" {steady[0]:>11.0f} {steady[0] / raw:>6.2f} {steady[0] / steady[1]:>7.2f}"
+            print(line, flush=True)
     if a.no_spin:
         return
     print("\ncold end to end, CPU seconds, median over seeds 1..5 (fuzz) / 3 runs (SPIN)")

@@ -210,13 +210,43 @@ def test_a_long_budget_runs_in_chunks(monkeypatch):
     from mmfuzz.engine import fuzz as fuzz_module
 
     calls = []
-    real = fuzz_module.run_state_machine_as_test
+    real = fuzz_module._run_machine
     monkeypatch.setattr(fuzz_module, "CHUNK_EXAMPLES", 4)
-    monkeypatch.setattr(fuzz_module, "run_state_machine_as_test",
-                        lambda machine, settings: calls.append(settings.max_examples) or real(machine, settings=settings))
+    monkeypatch.setattr(fuzz_module, "_run_machine",
+                        lambda machine, settings, *rest: calls.append(settings.max_examples) or real(machine, settings, *rest))
     clean = fuzz("toy-lost-update", "v6.12", overrides={"toy_counter": "atomic"}, seed=3, max_examples=10)
     assert not clean.found and calls == [4, 4, 2] and clean.examples >= 10
     racy = [fuzz("toy-lost-update", "v6.12", overrides={"toy_counter": "racy"}, seed=3, max_examples=40)
             for _ in range(2)]
     assert racy[0].found and racy[0].invariant == "no-lost-update"
     assert racy[0].schedule == racy[1].schedule and racy[0].examples == racy[1].examples
+
+
+def test_the_first_violation_ends_the_search_and_the_database_key_names_the_target(monkeypatch):
+    """No schedule runs after the one that broke an invariant (Hypothesis does not replay
+    the example); the race saved to an example database is keyed by what was fuzzed, so
+    two scenarios keep two keys, and a second run with it finds the same race."""
+    from hypothesis.database import InMemoryExampleDatabase
+
+    from mmfuzz.engine import fuzz as fuzz_module
+
+    outcomes = []
+    real = fuzz_module.run_preemptive
+
+    def counted(run, points, offsets):
+        try:
+            real(run, points, offsets)
+        except Violation:
+            outcomes.append("violation")
+            raise
+        outcomes.append("clean")
+
+    monkeypatch.setattr(fuzz_module, "run_preemptive", counted)
+    db = InMemoryExampleDatabase()
+    first = fuzz("toy-lost-update", "v6.12", overrides=RACY, seed=3, max_examples=5, database=db)
+    assert first.found and outcomes[-1] == "violation" and outcomes.count("violation") == 1
+    assert first.runs == len(outcomes)
+    assert fuzz("toy-abba", "v6.12", overrides=RACY, seed=3, max_examples=50, database=db).found
+    assert len(db.data) == 2
+    again = fuzz("toy-lost-update", "v6.12", overrides=RACY, seed=4, max_examples=5, database=db)
+    assert again.found and again.schedule == first.schedule and again.examples == 1

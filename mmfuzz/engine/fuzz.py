@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import contextlib
+import hashlib
 import time
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, seed as hyp_seed, settings as Settings, target
@@ -146,16 +147,46 @@ def observe_run(run: Run) -> None:
 CHUNK_EXAMPLES = 10_000
 
 
-def _run_in_chunks(machine, cfg, seed, counter, found) -> None:
-    """run_state_machine_as_test with cfg.max_examples, CHUNK_EXAMPLES at a time; the
-    first chunk with `seed` itself (a budget within one chunk runs as it always has),
-    the k-th with "seed/k"."""
+class _Found(BaseException):
+    """Raised through Hypothesis at the first violation of a machine that leaves
+    shrinking to canonical(): Hypothesis re-raises a BaseException at once (saving the
+    example to a database, if any) instead of replaying the example and formatting its
+    tracebacks twice, which was most of the cost after a quick find. Not an Exception,
+    so that nothing between the rule and fuzz() mistakes it for a model bug."""
+
+
+def _run_machine(machine, settings, seed, key: bytes) -> None:
+    """run_state_machine_as_test, with the database key given rather than digested.
+
+    Hypothesis hashes the source of the machine class (parsing this whole module) and
+    of its own test function (tokenizing it) on every run, about 20 ms, more than a
+    quick find's runs take; the key only names the test in an example database, and
+    ours names what is fuzzed (a digest of the source named every scenario the same).
+    The factory is a partial, whose source Hypothesis does not look for. The seed and
+    the settings are the same as through run_state_machine_as_test, so are the draws.
+    """
+    try:
+        from hypothesis.stateful import get_state_machine_test
+    except ImportError:  # another Hypothesis: the public way, digests and all
+        run_state_machine_as_test(machine if seed is None else hyp_seed(seed)(machine), settings=settings)
+        return
+    factory = functools.partial(machine)
+    factory._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]  # what @seed sets and the test reads
+    test = get_state_machine_test(factory, settings=settings)
+    test._hypothesis_internal_database_key = key
+    test()
+
+
+def _run_in_chunks(machine, cfg, seed, counter, found, key: bytes) -> None:
+    """The machine with cfg.max_examples, CHUNK_EXAMPLES at a time; the first chunk
+    with `seed` itself (a budget within one chunk runs as it always has), the k-th with
+    "seed/k"."""
     left, chunk = cfg.max_examples, 0
     while left > 0 and not found:
         n = min(CHUNK_EXAMPLES, left)
-        seeded = machine if seed is None else hyp_seed(seed if chunk == 0 else f"{seed}/{chunk}")(machine)
         before = counter["examples"]
-        run_state_machine_as_test(seeded, settings=Settings(cfg, max_examples=n))
+        _run_machine(machine, Settings(cfg, max_examples=n),
+                     seed if seed is None or chunk == 0 else f"{seed}/{chunk}", key)
         ran = counter["examples"] - before
         if ran < n:
             return  # Hypothesis ran out of distinct examples: another chunk finds no more
@@ -218,6 +249,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                         end_states.add(state_id(run.state))
 
     lengths: dict = {}
+    # the first violation ends the search unless Hypothesis is to shrink or explain it
+    quick_stop = minimize_race and not explain
     clean = set()  # hashes of schedules that ran clean: a run is a pure function of one
 
     class PctMachine(RuleBasedStateMachine):
@@ -250,6 +283,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                 run_pct(run, order, points)
             except Violation as v:
                 found.append(v)
+                if quick_stop:
+                    raise _Found from None
                 raise
             finally:
                 counter["steps"] += len(run.trace)
@@ -285,6 +320,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                     run_preemptive(run, *plan)
                 except Violation as v:
                     found.append(v)
+                    if quick_stop:
+                        raise _Found from None
                     raise
                 finally:
                     counter["steps"] += len(run.trace)
@@ -326,9 +363,14 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     result = FuzzResult(scen.name, kernel, dict(scen.opts),
                         {p: v.name for p, v in sorted(versions.items()) if p in scen.paths},
                         False, 0, 0.0, pinned=sorted(params or {}))
+    # names the test in an example database: what is fuzzed, with which machine
+    key = hashlib.sha384(repr((scen.name, sorted(scen.opts.items()), sorted(result.versions.items()), schedule,
+                               sorted(bounds.items()), sorted((params or {}).items()))).encode()).digest()
     try:
         with own_constants():
-            _run_in_chunks(chosen, cfg, seed, counter, found)
+            _run_in_chunks(chosen, cfg, seed, counter, found, key)
+    except _Found:
+        pass  # the violation is found[0]
     except Violation as raised:
         found.insert(0, raised)
     except Exception:
