@@ -42,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hypothesis import target
+
 from mmfuzz.api import SCENARIOS, fuzz, load_races, prepare
 from mmfuzz.engine import fuzz as engine_fuzz, profiles
 from mmfuzz.engine.canonical import canonical
@@ -87,11 +89,25 @@ def raw_steps_per_second(name, row, runs=300) -> float:
     return steps / (time.process_time() - t)
 
 
-def fuzz_row(name, row, seeds, schedule, max_examples=None):
+def switch_pairs(run) -> set:
+    """The interleaving a run exercised, cheaply: (step before, step after) at every
+    switch from one CPU to another (what Snowboard/SegFuzz-style coverage approximates
+    with write-then-read pairs; the engine records no footprints)."""
+    trace = run.trace
+    return {(a.label, b.label) for a, b in zip(trace, trace[1:]) if a.tid != b.tid}
+
+
+def fuzz_row(name, row, seeds, schedule, max_examples=None, coverage=None):
     """Per seed: found, examples, runs, CPU s to the first violation, CPU s to the
     printed race, steps run, CPU s to the first schedule (canonical() is timed apart
-    by wrapping it, the start-up by wrapping the schedule runners)."""
+    by wrapping it, the start-up by wrapping the schedule runners). coverage "target":
+    each example reports through target() how many switch pairs it was the first to
+    reach (the hook is fuzz(observe=True)'s, once per example), for Hypothesis to
+    climb; "none": the same hook, reporting nothing (observe=True also lets Hypothesis
+    replay the failing example, one more example counted: the same in both arms)."""
     spent, first = [0.0], [None]
+    seen: set = set()
+    fresh = [0]
 
     def timed(*args, **kw):
         t = time.process_time()
@@ -104,20 +120,34 @@ def fuzz_row(name, row, seeds, schedule, max_examples=None):
         def run(*args):
             if first[0] is None:
                 first[0] = time.process_time()
-            return runner(*args)
+            try:
+                return runner(*args)
+            finally:
+                if coverage == "target":
+                    new = switch_pairs(args[0]) - seen
+                    seen.update(new)
+                    fresh[0] += len(new)
         return run
+
+    def observe(_run):
+        if coverage == "target":
+            target(float(fresh[0]), label="new switch pairs")
+        fresh[0] = 0
 
     out = []
     patched = {"canonical": timed, "run_preemptive": starts(run_preemptive), "run_pct": starts(run_pct)}
+    if coverage:
+        patched["observe_run"] = observe
     saved = {k: getattr(engine_fuzz, k) for k in patched}
     for k, v in patched.items():
         setattr(engine_fuzz, k, v)
     try:
         for seed in seeds:
-            spent[0], first[0] = 0.0, None
+            spent[0], first[0], fresh[0] = 0.0, None, 0
+            seen.clear()
             t = time.process_time()
             r = fuzz(name, row["kernel"], overrides=row.get("overrides"), options=row.get("options"),
-                     seed=seed, schedule=schedule, max_examples=max_examples)
+                     seed=seed, schedule=schedule, max_examples=max_examples, observe=bool(coverage))
             total = time.process_time() - t
             start = (first[0] - t) if first[0] is not None else float("nan")
             out.append((r.found, r.examples, r.runs, total - spent[0], total, r.executed_steps, start))
@@ -224,6 +254,46 @@ def memory(a) -> None:
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
+def row_label(name, row) -> str:
+    return " ".join([name, row["kernel"]] + [f"--{k} {v}" for k, v in row.get("options", {}).items()]
+                    + [f"--with {k}={v}" for k, v in row.get("overrides", {}).items()])
+
+
+def coverage(a, seeds) -> None:
+    """The bounded machine with and without target(new switch pairs) on each row."""
+    budget = a.max_examples or profiles.CI_EXAMPLES
+    print(f"coverage feedback: target(switch pairs an example reached first) against none, bounded machine, "
+          f"{budget} examples, seeds 1..{a.seeds}. target() steers Hypothesis twice: while generating, a "
+          "mutated example replaces the one it came from only if no target score drops; from half the budget "
+          "on, it hill-climbs the scores. Examples to the race (medians and largest over the seeds that found "
+          "it; both arms count Hypothesis's replay of the failing example); CPU s, median per seed")
+    print(f"{'row':<58} {'':>8} {'found':>6} {'med ex':>6} {'max ex':>6} {'cpu s':>6}")
+    totals = {"none": [0, 0], "target": [0, 0]}  # found, examples (an unfound seed counts the budget)
+    worse_rows = 0
+    for name, row in racy_rows():
+        label = row_label(name, row)
+        if a.rows not in label:
+            continue
+        found = {}
+        for cov in ("none", "target"):
+            res = fuzz_row(name, row, seeds, "bounded", a.max_examples, coverage=cov)
+            hit = [x for x in res if x[0]] or res
+            found[cov] = sum(x[0] for x in res)
+            totals[cov][0] += found[cov]
+            totals[cov][1] += sum(x[1] if x[0] else budget for x in res)
+            print(f"{label if cov == 'none' else '':<58} {cov:>8} {found[cov]:>3}/{len(res):<2} "
+                  f"{statistics.median(x[1] for x in hit):>6.0f} {max(x[1] for x in hit):>6} "
+                  f"{statistics.median(x[4] for x in res):>6.2f}", flush=True)
+        worse_rows += found["target"] < found["none"]
+    (f0, e0), (f1, e1) = totals["none"], totals["target"]
+    keep = worse_rows == 0 and e1 <= 0.9 * e0
+    print(f"all rows: none found {f0}, {e0} examples in all; target found {f1}, {e1} examples in all "
+          f"({e1 / max(e0, 1):.2f}x), fewer finds on {worse_rows} row(s). Rule: worth building into the machine "
+          f"only with no row found less often and at least 10 % fewer examples in all: "
+          + ("met, a lever to build" if keep else "not met, so the machine has no target() "
+                                                     "(fuzz(observe=True) still reports its statistics)"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=20)
@@ -233,6 +303,8 @@ def main():
     ap.add_argument("--max-examples", type=int, help="default: the ci profile's")
     ap.add_argument("--steady-examples", type=int, default=20,
                     help="examples of the steady-state run per row (0: skip it)")
+    ap.add_argument("--coverage", action="store_true",
+                    help="instead: the bounded machine with and without a coverage target()")
     ap.add_argument("--memory", metavar="SCENARIO", help="measure one long run's memory instead")
     ap.add_argument("--kernel")
     ap.add_argument("--fs")
@@ -246,6 +318,9 @@ def main():
         memory(a)
         return
     seeds = range(1, a.seeds + 1)
+    if a.coverage:
+        coverage(a, seeds)
+        return
     print(f"bounded: {engine_fuzz.BOUNDED_RULES} rules of {engine_fuzz.RUNS_PER_RULE} schedules an example, "
           f"ci {profiles.CI_EXAMPLES} examples, no Hypothesis shrink phase (canonical() prints the race). Kept "
           "because: each population's schedules run once, fewest preemptions first, so the 3-CPU rows are "
@@ -262,8 +337,7 @@ def main():
           f"{'s find':>6} {'s race':>6} {'start ms':>8} {'find st/s':>9} {'of raw':>6} {'rss MiB':>7} "
           f"{'steady st/s':>11} {'of raw':>6} {'of same':>7}")
     for name, row in racy_rows():
-        label = " ".join([name, row["kernel"]] + [f"--{k} {v}" for k, v in row.get("options", {}).items()]
-                         + [f"--with {k}={v}" for k, v in row.get("overrides", {}).items()])
+        label = row_label(name, row)
         if a.rows not in label:
             continue
         raw = raw_steps_per_second(name, row)

@@ -249,8 +249,9 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                         end_states.add(state_id(run.state))
 
     lengths: dict = {}
-    # the first violation ends the search unless Hypothesis is to shrink or explain it
-    quick_stop = minimize_race and not explain
+    # the first violation ends the search, unless Hypothesis is to shrink or explain it
+    # or to report its statistics (they are kept only when its run ends normally)
+    quick_stop = minimize_race and not explain and not observe
     clean = set()  # hashes of schedules that ran clean: a run is a pure function of one
 
     class PctMachine(RuleBasedStateMachine):
