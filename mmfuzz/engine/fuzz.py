@@ -217,36 +217,38 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     if schedule not in SCHEDULES:
         raise UnknownName(f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
 
-    class Machine(RuleBasedStateMachine):
-        @initialize(present=presence, params=st.fixed_dictionaries(param_st))
-        def spawn(self, present, params):
-            chosen = [slot for slot, here in zip(slots, present) if here]
-            self.tid_of_slot = slot_map(present)
-            counter["examples"] += 1
-            self.run = Run(scen, kernel_cls, [kind for kind, _ in chosen], params, versions)
+    def bursts_machine() -> type[RuleBasedStateMachine]:
+        class Machine(RuleBasedStateMachine):
+            @initialize(present=presence, params=st.fixed_dictionaries(param_st))
+            def spawn(self, present, params):
+                chosen = [slot for slot, here in zip(slots, present) if here]
+                self.tid_of_slot = slot_map(present)
+                counter["examples"] += 1
+                self.run = Run(scen, kernel_cls, [kind for kind, _ in chosen], params, versions)
 
-        @rule(choice=st.integers(0, len(slots)), burst=st.integers(1, MAX_BURST))
-        def step(self, choice, burst):
-            run = self.run
-            if choice != KEEP:
-                choice = self.tid_of_slot[choice - 1] + 1
-            for _ in range(burst):
-                if run.all_done:
-                    return
-                run.schedule(choice)
-                choice = KEEP
+            @rule(choice=st.integers(0, len(slots)), burst=st.integers(1, MAX_BURST))
+            def step(self, choice, burst):
+                run = self.run
+                if choice != KEEP:
+                    choice = self.tid_of_slot[choice - 1] + 1
+                for _ in range(burst):
+                    if run.all_done:
+                        return
+                    run.schedule(choice)
+                    choice = KEEP
 
-        def teardown(self):
-            run = getattr(self, "run", None)
-            if run is not None:
-                try:
-                    run.finish()
-                finally:
-                    counter["steps"] += len(run.trace)
-                    if observe:
-                        observe_run(run)
-                    if end_states is not None:
-                        end_states.add(state_id(run.state))
+            def teardown(self):
+                run = getattr(self, "run", None)
+                if run is not None:
+                    try:
+                        run.finish()
+                    finally:
+                        counter["steps"] += len(run.trace)
+                        if observe:
+                            observe_run(run)
+                        if end_states is not None:
+                            end_states.add(state_id(run.state))
+        return Machine
 
     lengths: dict = {}
     # the first violation ends the search, unless Hypothesis is to shrink or explain it
@@ -254,71 +256,35 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     quick_stop = minimize_race and not explain and not observe
     clean = set()  # hashes of schedules that ran clean: a run is a pure function of one
 
-    class PctMachine(RuleBasedStateMachine):
-        @initialize(present=presence, params=st.fixed_dictionaries(param_st))
-        def spawn(self, present, params):
-            self.population = [kind for (kind, _), here in zip(slots, present) if here]
-            self.params = params
-            self.key = (tuple(self.population), repr(sorted(params.items())))
-            self.k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
-            counter["examples"] += 1
+    def pct_machine() -> type[RuleBasedStateMachine]:
+        class PctMachine(RuleBasedStateMachine):
+            @initialize(present=presence, params=st.fixed_dictionaries(param_st))
+            def spawn(self, present, params):
+                self.population = [kind for (kind, _), here in zip(slots, present) if here]
+                self.params = params
+                self.key = (tuple(self.population), repr(sorted(params.items())))
+                self.k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
+                counter["examples"] += 1
 
-        @rule(data=st.data())
-        def pct(self, data):
-            """One PCT schedule: the priority order (the identity, lowest id first, is
-            the default schedule), the depth d and d-1 change points in 0..k-1, drawn
-            in that order so that shrinking means fewer change points, then earlier."""
-            n = len(self.population)
-            if n == 0:
-                return
-            order, depth, point = strategies(n, self.k)
-            order = tuple(data.draw(order)) if n > 1 else (0,)
-            d = data.draw(depth)
-            points = tuple(sorted({data.draw(point) for _ in range(d - 1)}))
-            key = hash((self.key, order, points))
-            if key in clean:
-                return  # Hypothesis's mutator copies one run's choices over another's
-            run = Run(scen, kernel_cls, self.population, self.params, versions)
-            counter["runs"] += 1
-            try:
-                run_pct(run, order, points)
-            except Violation as v:
-                found.append(v)
-                if quick_stop:
-                    raise _Found from None
-                raise
-            finally:
-                counter["steps"] += len(run.trace)
-            clean.add(key)
-
-    spaces: dict = {}  # (population, params) -> Schedules: what is left to run of it
-
-    class BoundedMachine(RuleBasedStateMachine):
-        @initialize(present=presence, params=st.fixed_dictionaries(param_st))
-        def spawn(self, present, params):
-            self.population = [kind for (kind, _), here in zip(slots, present) if here]
-            self.params = params
-            key = (tuple(self.population), repr(sorted(params.items())))
-            self.space = spaces.get(key)
-            if self.space is None:
-                k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
-                self.space = spaces[key] = Schedules(len(self.population), k)
-            counter["examples"] += 1
-
-        @rule(r=st.integers(0, 2**64 - 1))
-        def preempt(self, r):
-            """One schedule of this population not run yet: the drawn integer says
-            where to start looking among those with the fewest preemptions left."""
-            if not self.population:
-                return
-            for _ in range(RUNS_PER_RULE):
-                plan = self.space.take(r)
-                if plan is None:
-                    return  # every schedule of this population within the bound has run
+            @rule(data=st.data())
+            def pct(self, data):
+                """One PCT schedule: the priority order (the identity, lowest id first, is
+                the default schedule), the depth d and d-1 change points in 0..k-1, drawn
+                in that order so that shrinking means fewer change points, then earlier."""
+                n = len(self.population)
+                if n == 0:
+                    return
+                order, depth, point = strategies(n, self.k)
+                order = tuple(data.draw(order)) if n > 1 else (0,)
+                d = data.draw(depth)
+                points = tuple(sorted({data.draw(point) for _ in range(d - 1)}))
+                key = hash((self.key, order, points))
+                if key in clean:
+                    return  # Hypothesis's mutator copies one run's choices over another's
                 run = Run(scen, kernel_cls, self.population, self.params, versions)
                 counter["runs"] += 1
                 try:
-                    run_preemptive(run, *plan)
+                    run_pct(run, order, points)
                 except Violation as v:
                     found.append(v)
                     if quick_stop:
@@ -326,16 +292,57 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                     raise
                 finally:
                     counter["steps"] += len(run.trace)
-                    self.last = run
-                    if end_states is not None:
-                        end_states.add(state_id(run.state))
+                clean.add(key)
+        return PctMachine
 
-        def teardown(self):
-            # target() takes one value a label an example: the example's last run
-            if observe and getattr(self, "last", None) is not None:
-                observe_run(self.last)
+    spaces: dict = {}  # (population, params) -> Schedules: what is left to run of it
 
-    chosen: type[RuleBasedStateMachine] = {"pct": PctMachine, "bursts": Machine}.get(schedule, BoundedMachine)
+    def bounded_machine() -> type[RuleBasedStateMachine]:
+        class BoundedMachine(RuleBasedStateMachine):
+            @initialize(present=presence, params=st.fixed_dictionaries(param_st))
+            def spawn(self, present, params):
+                self.population = [kind for (kind, _), here in zip(slots, present) if here]
+                self.params = params
+                key = (tuple(self.population), repr(sorted(params.items())))
+                self.space = spaces.get(key)
+                if self.space is None:
+                    k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
+                    self.space = spaces[key] = Schedules(len(self.population), k)
+                counter["examples"] += 1
+
+            @rule(r=st.integers(0, 2**64 - 1))
+            def preempt(self, r):
+                """One schedule of this population not run yet: the drawn integer says
+                where to start looking among those with the fewest preemptions left."""
+                if not self.population:
+                    return
+                for _ in range(RUNS_PER_RULE):
+                    plan = self.space.take(r)
+                    if plan is None:
+                        return  # every schedule of this population within the bound has run
+                    run = Run(scen, kernel_cls, self.population, self.params, versions)
+                    counter["runs"] += 1
+                    try:
+                        run_preemptive(run, *plan)
+                    except Violation as v:
+                        found.append(v)
+                        if quick_stop:
+                            raise _Found from None
+                        raise
+                    finally:
+                        counter["steps"] += len(run.trace)
+                        self.last = run
+                        if end_states is not None:
+                            end_states.add(state_id(run.state))
+
+            def teardown(self):
+                # target() takes one value a label an example: the example's last run
+                if observe and getattr(self, "last", None) is not None:
+                    observe_run(self.last)
+        return BoundedMachine
+
+    # only the machine asked for is built (building one costs about a millisecond)
+    chosen = {"pct": pct_machine, "bursts": bursts_machine}.get(schedule, bounded_machine)()
     chosen.__name__ = f"Fuzz_{scen.name.replace('-', '_')}"
     profiles.register()
     try:
