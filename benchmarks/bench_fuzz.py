@@ -2,9 +2,9 @@
 bursts) on every racy_on row of every scenario, cold end to end against SPIN, and the
 memory of a long run.
 
-Run: python benchmarks/bench_fuzz.py [--seeds 20] [--rows SUBSTRING] [--no-spin]
+Run: python benchmarks/bench_fuzz.py [--seeds 20] [--rows SUBSTRING,...] [--no-spin]
                                      [--machines bounded,pct,bursts] [--max-examples N]
-                                     [--steady-examples 20]
+                                     [--steady-examples 20] [--coverage]
      python benchmarks/bench_fuzz.py --memory SCENARIO --kernel K [--fs FS]
                                      [--with PATH=VERSION]... [--examples 50000] [--every 5000]
 
@@ -22,6 +22,9 @@ overhead: draws, examples, handing out schedules).
 Then `mmfuzz fuzz` cold (process start to exit, CPU of the child) for the three races
 modelled in benchmarks/spin/, against SPIN's whole pipeline on the same race (spin -a,
 gcc, BFS search, trail replay); SPIN is skipped when it is not installed.
+--coverage runs the bounded machine on each row twice, without and with a target() on a
+cheap interleaving-coverage score (switch pairs an example reached first), and says
+whether the figures support building it in.
 --memory runs one fuzz() of --examples in this process on a scenario and kernel (a
 clean row, so that the whole budget runs) and prints, every --every examples, the
 schedules run, the CPU seconds, the current and the peak RSS.
@@ -272,7 +275,7 @@ def coverage(a, seeds) -> None:
     worse_rows = 0
     for name, row in racy_rows():
         label = row_label(name, row)
-        if a.rows not in label:
+        if not any(part in label for part in a.rows.split(",")):
             continue
         found = {}
         for cov in ("none", "target"):
@@ -297,7 +300,7 @@ def coverage(a, seeds) -> None:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--rows", default="")
+    ap.add_argument("--rows", default="", help="rows whose label holds one of these comma-separated strings")
     ap.add_argument("--no-spin", action="store_true")
     ap.add_argument("--machines", default=SCHEDULES[0], help=f"comma-separated, of {', '.join(SCHEDULES)}")
     ap.add_argument("--max-examples", type=int, help="default: the ci profile's")
@@ -338,7 +341,7 @@ def main():
           f"{'steady st/s':>11} {'of raw':>6} {'of same':>7}")
     for name, row in racy_rows():
         label = row_label(name, row)
-        if a.rows not in label:
+        if not any(part in label for part in a.rows.split(",")):
             continue
         raw = raw_steps_per_second(name, row)
         steady = steady_row(name, row, a.steady_examples) if a.steady_examples else None
