@@ -254,6 +254,20 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     # the first violation ends the search, unless Hypothesis is to shrink or explain it
     # or to report its statistics (they are kept only when its run ends normally)
     quick_stop = minimize_race and not explain and not observe
+
+    def run_one(run, runner, *plan) -> None:
+        """One schedule run, counted; its violation is the race (and is raised)."""
+        counter["runs"] += 1
+        try:
+            runner(run, *plan)
+        except Violation as v:
+            found.append(v)
+            if quick_stop:
+                raise _Found from None
+            raise
+        finally:
+            counter["steps"] += len(run.trace)
+
     clean = set()  # hashes of schedules that ran clean: a run is a pure function of one
 
     def pct_machine() -> type[RuleBasedStateMachine]:
@@ -281,17 +295,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                 key = hash((self.key, order, points))
                 if key in clean:
                     return  # Hypothesis's mutator copies one run's choices over another's
-                run = Run(scen, kernel_cls, self.population, self.params, versions)
-                counter["runs"] += 1
-                try:
-                    run_pct(run, order, points)
-                except Violation as v:
-                    found.append(v)
-                    if quick_stop:
-                        raise _Found from None
-                    raise
-                finally:
-                    counter["steps"] += len(run.trace)
+                run_one(Run(scen, kernel_cls, self.population, self.params, versions), run_pct, order, points)
                 clean.add(key)
         return PctMachine
 
@@ -321,16 +325,9 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                     if plan is None:
                         return  # every schedule of this population within the bound has run
                     run = Run(scen, kernel_cls, self.population, self.params, versions)
-                    counter["runs"] += 1
                     try:
-                        run_preemptive(run, *plan)
-                    except Violation as v:
-                        found.append(v)
-                        if quick_stop:
-                            raise _Found from None
-                        raise
+                        run_one(run, run_preemptive, *plan)
                     finally:
-                        counter["steps"] += len(run.trace)
                         self.last = run
                         if end_states is not None:
                             end_states.add(state_id(run.state))
