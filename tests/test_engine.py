@@ -250,3 +250,22 @@ def test_the_first_violation_ends_the_search_and_the_database_key_names_the_targ
     assert len(db.data) == 2
     again = fuzz("toy-lost-update", "v6.12", overrides=RACY, seed=4, max_examples=5, database=db)
     assert again.found and again.schedule == first.schedule and again.examples == 1
+
+
+def test_the_bounded_machine_stops_once_every_schedule_it_can_draw_has_run():
+    """Past that point an example runs nothing: the budget's rest is not spent, and the
+    schedules run are all those of every population (1..3 incrementers) within the bound."""
+    from math import comb
+
+    from mmfuzz.engine.fuzz import draw_targets
+    from mmfuzz.engine.schedule import MAX_PREEMPTIONS, sequential_length
+
+    scen, versions, kernel = prepare("toy-lost-update", "v6.12", ATOMIC)
+    assert draw_targets(scen, {"inc": (1, 3)}, None) == 3
+    total = 0
+    for n in (1, 2, 3):
+        k = sequential_length(scen, kernel, versions, ["inc"] * n, {}, {})
+        total += sum(comb(k, m) * (n - 1) ** m for m in range(MAX_PREEMPTIONS + 1))
+    r = fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=5000)
+    assert not r.found and r.runs == total and r.examples < 5000
+    assert fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=6000).examples == r.examples

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import contextlib
 import hashlib
+import math
 import time
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, seed as hyp_seed, settings as Settings, target
@@ -153,6 +154,25 @@ class _Found(BaseException):
     example to a database, if any) instead of replaying the example and formatting its
     tracebacks twice, which was most of the cost after a quick find. Not an Exception,
     so that nothing between the rule and fuzz() mistakes it for a model bug."""
+
+
+class _AllRun(BaseException):
+    """Raised through Hypothesis when every schedule within the bound of every
+    population and parameter combination has run: no later example can run anything
+    (a small row's nightly budget was mostly examples that did nothing)."""
+
+
+def draw_targets(scen, bounds, pinned) -> int | None:
+    """How many (population, parameters) the machine draws from, or None when a
+    parameter is a strategy (values without end). Distinct values by repr, as keyed."""
+    n = math.prod(hi - lo + 1 for lo, hi in bounds.values())
+    for name, choice in scen.params.items():
+        if name in (pinned or {}):
+            continue
+        if not isinstance(choice, (list, tuple)):
+            return None
+        n *= len({repr(c) for c in choice})
+    return n
 
 
 def _run_machine(machine, settings, seed, key: bytes) -> None:
@@ -300,6 +320,10 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         return PctMachine
 
     spaces: dict = {}  # (population, params) -> Schedules: what is left to run of it
+    targets = draw_targets(scen, bounds, params)
+
+    def all_run() -> bool:
+        return len(spaces) == targets and all(s.exhausted or s.n == 0 for s in spaces.values())
 
     def bounded_machine() -> type[RuleBasedStateMachine]:
         class BoundedMachine(RuleBasedStateMachine):
@@ -319,11 +343,15 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
                 """One schedule of this population not run yet: the drawn integer says
                 where to start looking among those with the fewest preemptions left."""
                 if not self.population:
+                    if all_run():
+                        raise _AllRun
                     return
                 for _ in range(RUNS_PER_RULE):
                     plan = self.space.take(r)
-                    if plan is None:
-                        return  # every schedule of this population within the bound has run
+                    if plan is None:  # every schedule of this population within the bound has run
+                        if all_run():
+                            raise _AllRun
+                        return
                     run = Run(scen, kernel_cls, self.population, self.params, versions)
                     try:
                         run_one(run, run_preemptive, *plan)
@@ -376,6 +404,8 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
             _run_in_chunks(chosen, cfg, seed, counter, found, key)
     except _Found:
         pass  # the violation is found[0]
+    except _AllRun:
+        pass  # clean: every schedule the machine can draw has run
     except Violation as raised:
         found.insert(0, raised)
     except Exception:
