@@ -271,3 +271,21 @@ def test_the_bounded_machine_stops_once_every_schedule_it_can_draw_has_run():
     r = fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=5000)
     assert not r.found and r.runs == total and r.examples < 5000
     assert fuzz("toy-lost-update", "v6.12", overrides=ATOMIC, seed=3, max_examples=6000).examples == r.examples
+
+
+def test_a_fuzz_call_lets_go_of_its_schedules_and_its_race():
+    """Hypothesis caches the rules of the machines it ran, and with them each call's
+    closures: a process fuzzing again and again must not keep every call's schedules
+    left and violation (with every frame of its run)."""
+    import gc
+
+    from mmfuzz.engine.schedule import Schedules
+
+    def alive():
+        gc.collect()
+        return sum(isinstance(o, (Schedules, Violation)) for o in gc.get_objects())
+
+    before = alive()
+    for seed in (1, 2, 3):
+        assert fuzz("toy-lost-update", "v6.12", overrides=RACY, seed=seed, max_examples=20).found
+    assert alive() <= before

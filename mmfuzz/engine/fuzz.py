@@ -413,6 +413,15 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         # the failing example may differ (Flaky): the race is the one first raised
         if not found:
             raise
+    finally:
+        # Hypothesis keeps the rules of the last 128 machines it ran (an lru_cache in
+        # RuleStrategy), and with them this call's closures: the schedules left of every
+        # population (up to 19 MiB on pagewalk), and through the violation's traceback
+        # every frame of the run. A process calling fuzz() again and again (a campaign
+        # worker, pytest, a benchmark) grew by all of them: let go of what they hold.
+        spaces.clear()
+        clean.clear()
+        lengths.clear()
     if found:
         v = found[0]
         if minimize_race:
@@ -422,4 +431,5 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
     result.runs = counter["runs"] or counter["examples"]
     result.executed_steps = counter["steps"]
     result.seconds = round(time.perf_counter() - start, 3)
+    found.clear()  # see above
     return result
