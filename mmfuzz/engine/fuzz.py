@@ -293,13 +293,17 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
 
     clean = set()  # hashes of schedules that ran clean: a run is a pure function of one
 
+    def populate(machine, present, params) -> tuple:
+        """The example's population and parameters onto the machine; returns their key."""
+        machine.population = [kind for (kind, _), here in zip(slots, present) if here]
+        machine.params = params
+        return (tuple(machine.population), repr(sorted(params.items())))
+
     def pct_machine() -> type[RuleBasedStateMachine]:
         class PctMachine(RuleBasedStateMachine):
             @initialize(present=presence, params=st.fixed_dictionaries(param_st))
             def spawn(self, present, params):
-                self.population = [kind for (kind, _), here in zip(slots, present) if here]
-                self.params = params
-                self.key = (tuple(self.population), repr(sorted(params.items())))
+                self.key = populate(self, present, params)
                 self.k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
                 counter["examples"] += 1
 
@@ -332,9 +336,7 @@ def fuzz(scenario: str, kernel: str, *, overrides=None, options=None, counts=Non
         class BoundedMachine(RuleBasedStateMachine):
             @initialize(present=presence, params=st.fixed_dictionaries(param_st))
             def spawn(self, present, params):
-                self.population = [kind for (kind, _), here in zip(slots, present) if here]
-                self.params = params
-                key = (tuple(self.population), repr(sorted(params.items())))
+                key = populate(self, present, params)
                 self.space = spaces.get(key)
                 if self.space is None:
                     k = sequential_length(scen, kernel_cls, versions, self.population, params, lengths)
