@@ -10,6 +10,7 @@ import pytest
 import toy  # noqa: F401  (registers the toy scenarios)
 from mmfuzz.api import SCENARIOS, exhaust, get_scenario, prepare
 from mmfuzz.corpus.expect import declared
+from mmfuzz.engine.locks import EXCL, SHARED, LockTable
 from mmfuzz.engine.search import Explorer
 from mmfuzz.engine.statekey import Unfreezable, state_key
 from mmfuzz.engine.target import param_combinations
@@ -123,6 +124,45 @@ def test_the_key_tells_apart_what_the_future_depends_on():
     assert state_key(True) != state_key(1) and state_key({1}) == state_key({1})
     with pytest.raises(Unfreezable):
         state_key(open(__file__))  # noqa: SIM115  (an OS file: no value to key)
+
+
+def test_the_key_leaves_out_dead_locals_and_keeps_live_ones():
+    def walk(first, later):
+        pfn = first  # dead after the first yield: reassigned before any read
+        yield pfn
+        pfn = later
+        yield pfn
+
+    def handler(first):
+        seen = first  # read only by the except clause: live while the try can raise
+        try:
+            yield 0
+        except ValueError:
+            yield seen
+
+    a, b = walk(1, 7), walk(2, 7)
+    next(a), next(b)
+    assert state_key(a) == state_key(b)  # at the first yield pfn is dead
+    a, b = walk(1, 7), walk(1, 8)
+    next(a), next(b)
+    assert state_key(a) != state_key(b)  # `later` is live
+    a, b = handler(1), handler(2)
+    next(a), next(b)
+    assert state_key(a) != state_key(b)
+
+
+def test_the_key_of_the_lock_table_is_who_holds_what_not_in_which_order():
+    one, two = LockTable(), LockTable()
+    one.acquire("mmap_lock", SHARED, 1)
+    one.acquire("mmap_lock", SHARED, 2)
+    one.acquire("ptl:0x14", EXCL, 1)
+    two.acquire("ptl:0x14", EXCL, 1)
+    two.acquire("mmap_lock", SHARED, 2)
+    two.acquire("mmap_lock", SHARED, 1)
+    assert state_key(one) == state_key(two)
+    two.release("ptl:0x14", 1)
+    two.acquire("ptl:0x14", EXCL, 2)
+    assert state_key(one) != state_key(two)
 
 
 @pytest.mark.parametrize("kernel,expect", [("v6.12", "no-illegal-read"), ("v7.0", None)])

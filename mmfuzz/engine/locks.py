@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from .statekey import register
 from .task import EXCL, SHARED
 
 
@@ -76,5 +77,15 @@ class LockTable:
     def held_by(self, tid: int) -> list[tuple[str, str]]:
         return sorted((name, mode) for name, (mode, holders) in self.held.items() if tid in holders)
 
+
+def _state_of(table: LockTable) -> tuple:
+    """The table as a state key holds it: which locks are held (elided), by whom, in which
+    mode; not the order the locks were taken in nor the order of a lock's holders, which
+    no query reads (held_by() sorts, release() removes by id)."""
+    return (tuple(sorted((lock, mode, tuple(sorted(holders))) for lock, (mode, holders) in table.held.items())),
+            tuple(sorted((lock, tuple(sorted(tids))) for lock, tids in table.elided.items())))
+
+
+register(LockTable, _state_of)
 
 __all__ = ["LockTable", "EXCL", "SHARED"]

@@ -15,7 +15,9 @@ being ``t.seen["visited"]`` differs from two equal sets. It never uses Python id
 across keys. Something the pickler cannot store makes the state keyless
 (``Unfreezable``): that state is explored without caching, never merged with another.
 
-Conservative, never loose: two equal sets iterating in different orders, or equal
+Locals no later instruction of their frame reads are left out (liveness.py), and a
+class may register a reducer that leaves out an order nothing reads (the lock table).
+Otherwise conservative, never loose: two equal sets iterating in different orders, or equal
 strings that are one object in one state and two in another, give different keys
 (the search only explores more). Module globals are assumed constant.
 """
@@ -29,6 +31,8 @@ import operator
 import pickle
 import sys
 import types
+
+from .liveness import live_after
 
 
 class Unfreezable(Exception):
@@ -51,6 +55,13 @@ def skip_fields(cls: type, names: tuple[str, ...]) -> None:
     """Leave these attrs fields out of keys (counters, notes: nothing the future reads)."""
     SKIP_FIELDS[cls] = tuple(names)
     _HANDLERS.pop(cls, None)
+
+
+def register(cls: type, reducer) -> None:
+    """Key instances of `cls` as `reducer(obj)` returns (a value pickle can store): for
+    plain data whose layout holds history the future does not read (an order)."""
+    tag = ("custom", _token(cls))
+    _HANDLERS[cls] = lambda obj: (_k, tag, (reducer(obj),))
 
 
 def _token(obj) -> int:
@@ -79,9 +90,18 @@ def _generator(gen):
     func = refs[start - 2] if start >= 2 else None
     if type(func) is not types.FunctionType or func.__code__ is not code:
         raise Unfreezable(f"unexpected layout of generator {code.co_name}")
+    names = _bound_names(code, frame.f_locals)
+    values = refs[start:]  # the bound locals in slot order, then the value stack
+    if not code.co_cellvars and not code.co_freevars:  # no cells: one referent per bound local
+        live = live_after(code, frame.f_lasti)
+        if live is not None and not live.issuperset(names):
+            n = len(names)
+            keep = [i for i, name in enumerate(names) if name in live]
+            names = tuple(names[i] for i in keep)
+            values = [values[i] for i in keep] + values[n:]
     # the contents go in the state slot: pickle memoizes the object before it, so
     # the cycles through a task (its generator's locals hold the task) terminate
-    return (_k, ("gen", _token(code), frame.f_lasti), (_bound_names(code, frame.f_locals), refs[start:]))
+    return (_k, ("gen", _token(code), frame.f_lasti), (names, values))
 
 
 _SLOTS: dict = {}  # code -> {local name: its slot}
