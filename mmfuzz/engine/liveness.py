@@ -46,11 +46,11 @@ def _analyse(code: types.CodeType):
         for i, x in enumerate(ins):
             if entry.start <= x.offset <= entry.end:
                 succ[i].append(index[entry.target])
-    uses: list[frozenset] = []
-    defs: list[frozenset] = []
+    uses: list[frozenset[str]] = []
+    defs: list[frozenset[str]] = []
     for x in ins:
-        names = x.argval if isinstance(x.argval, tuple) else (x.argval,)
-        names = frozenset(n for n in names if isinstance(n, str))
+        args = x.argval if isinstance(x.argval, tuple) else (x.argval,)
+        names = frozenset(n for n in args if isinstance(n, str))
         if x.opname in ("STORE_FAST", "DELETE_FAST"):
             uses.append(frozenset())
             defs.append(names)
@@ -60,8 +60,9 @@ def _analyse(code: types.CodeType):
         else:
             uses.append(frozenset())
             defs.append(frozenset())
-    live_in = [frozenset()] * len(ins)
-    live_out = [frozenset()] * len(ins)
+    empty: frozenset[str] = frozenset()
+    live_in = [empty] * len(ins)
+    live_out = [empty] * len(ins)
     changed = True
     while changed:
         changed = False
