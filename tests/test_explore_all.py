@@ -126,6 +126,55 @@ def test_the_key_tells_apart_what_the_future_depends_on():
         state_key(open(__file__))  # noqa: SIM115  (an OS file: no value to key)
 
 
+def _pairs(row):
+    """Each kind the row's populations run twice, as two of it with every other kind at
+    its least: the small symmetric populations."""
+    scen = get_scenario(row.scenario, dict(row.options))
+    dups = dict.fromkeys(kind for population in scen.explore_with for kind, n in population.items() if n > 1)
+    return [{a.kind: 2 if a.kind == dup else a.min for a in scen.actors} for dup in dups]
+
+
+# the kernel rows whose small symmetric populations the unbounded search completes in seconds
+SYMMETRIC = [(row, population) for row in ROWS for population in _pairs(row)
+             if row.scenario.startswith("pagewalk") or (row.scenario == "truncate-vs-fault-around"
+                                                       and row.kernel == "v5.9" and dict(row.options).get("fs") == "xfs")]
+
+
+@pytest.mark.parametrize("row,population", SYMMETRIC,
+                         ids=[f"{r.scenario}-{r.label}-{r.expect}-{p}" for r, p in SYMMETRIC])
+def test_the_symmetric_key_breaks_the_same_invariants_in_every_interleaving(row, population):
+    """With no bound, tasks of one kind are interchangeable in the key: the search with
+    that symmetry and without it breaks the same invariants, and merges states."""
+    for ps, e in explorers(row, population, True):
+        plain = Explorer(*e.args[:2], e.args[4], e.args[2], ps, max_states=5000)
+        plain.orders = plain.orders[:1]  # the identity only: no symmetry
+        symmetric = Explorer(*e.args[:2], e.args[4], e.args[2], ps)
+        assert len(symmetric.orders) == 2
+        broken, complete = plain.invariants_broken(None)
+        assert complete, ps
+        assert symmetric.invariants_broken(None) == (broken, True), ps
+        assert symmetric.states < plain.states
+
+
+@pytest.mark.parametrize("version", ["racy", "trylock"])
+def test_three_symmetric_incrementers_lose_an_update_unless_locked(version):
+    scen, versions, kernel_cls = prepare("toy-lost-update", "v6.12", {"toy_counter": version})
+    plain = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {})
+    plain.orders = plain.orders[:1]
+    symmetric = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {})
+    assert len(symmetric.orders) == 6
+    expect = ({"no-lost-update"} if version == "racy" else set(), True)
+    assert plain.invariants_broken(None) == symmetric.invariants_broken(None) == expect
+    assert symmetric.states < plain.states
+
+
+def test_a_mirrored_cycle_repeats_until_every_task_is_back_in_its_role():
+    assert Explorer.mirrored([0, 2], (0, 1, 2), (0, 1, 2)) == [0, 2]
+    assert Explorer.mirrored([0, 0, 1], (0, 1), (1, 0)) == [0, 0, 1, 1, 1, 0]
+    # a rotation of three: three laps before each task is back where it started
+    assert Explorer.mirrored([0], (0, 1, 2), (1, 2, 0)) == [0, 1, 2]
+
+
 def test_the_key_leaves_out_dead_locals_and_keeps_live_ones():
     def walk(first, later):
         pfn = first  # dead after the first yield: reassigned before any read

@@ -78,12 +78,12 @@ class LockTable:
         return sorted((name, mode) for name, (mode, holders) in self.held.items() if tid in holders)
 
 
-def _state_of(table: LockTable) -> tuple:
+def _state_of(table: LockTable, tid) -> tuple:
     """The table as a state key holds it: which locks are held (elided), by whom, in which
     mode; not the order the locks were taken in nor the order of a lock's holders, which
     no query reads (held_by() sorts, release() removes by id)."""
-    return (tuple(sorted((lock, mode, tuple(sorted(holders))) for lock, (mode, holders) in table.held.items())),
-            tuple(sorted((lock, tuple(sorted(tids))) for lock, tids in table.elided.items())))
+    return (tuple(sorted((lock, mode, tuple(sorted(map(tid, holders)))) for lock, (mode, holders) in table.held.items())),
+            tuple(sorted((lock, tuple(sorted(map(tid, tids)))) for lock, tids in table.elided.items())))
 
 
 register(LockTable, _state_of)

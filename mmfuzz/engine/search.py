@@ -32,6 +32,8 @@ bounded search up to its preemptions prints the canonical one.
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import time
 from collections.abc import Sequence
 
@@ -43,8 +45,9 @@ from .task import Task
 from .violations import Violation
 
 # what a task's future does not depend on: the step count, the last step's notes (and
-# `locks` is the state's lock table, in the key already)
-skip_fields(Task, ("locks", "steps", "notes"))
+# `locks` is the state's lock table, in the key already); its id and title are its place
+# in the key's list of tasks
+skip_fields(Task, ("locks", "steps", "notes", "id", "title"))
 
 
 @attrs.define
@@ -214,11 +217,58 @@ class Explorer:
 
     # -- the stateful search --------------------------------------------------------------
     def key(self, run: Run, with_current: bool):
-        """The run's state as a hashable value; None if it cannot be captured."""
+        """(the run's state as a hashable value, the task order it was keyed in); the key
+        is None if it cannot be captured.
+
+        With no bound the key is symmetric: tasks of the same kind run the same code, so
+        a state and the one with two of them swapped (their frames, their lock holds)
+        have mirrored futures, and break the same invariants. The key is the least over
+        the orders that permute tasks of one kind, each task id the state stores renamed
+        to its place in that order. The bounded search counts preemptions from the
+        current task and the default schedule prefers the lowest id: no symmetry there."""
         try:
-            return state_key(run.state, run.kernel, run.tasks, run.current if with_current else None)
+            if with_current or len(self.orders) == 1:
+                return state_key(run.state, run.kernel, run.tasks, run.current if with_current else None), None
+            best = None
+            for order in self.orders:
+                place = {old: new for new, old in enumerate(order)}
+                k = state_key(run.state, run.kernel, [run.tasks[i] for i in order], None, tid=place.__getitem__)
+                if best is None or k < best[0]:
+                    best = (k, order)
+            return best
         except Unfreezable:
-            return None
+            return None, None
+
+    @functools.cached_property
+    def orders(self) -> list[tuple[int, ...]]:
+        """Every order of the population's tasks that permutes only tasks of one kind
+        (the identity first)."""
+        population = self.args[2]
+        groups = [[i for i, kind in enumerate(population) if kind == k] for k in dict.fromkeys(population)]
+        out = []
+        for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
+            order = [0] * len(population)
+            for group, perm in zip(groups, choice):
+                for slot, tid in zip(group, perm):
+                    order[slot] = tid
+            out.append(tuple(order))
+        return out
+
+    @staticmethod
+    def mirrored(schedule: list[int], here, there) -> list[int]:
+        """A cycle of a symmetric search: `schedule` leads from a state keyed in order
+        `here` to one keyed in order `there` with the same key, a mirror image. Running
+        the schedule mirrored again and again comes back to the first state: that whole
+        schedule repeats forever."""
+        if here is None or there is None or here == there:
+            return schedule
+        role = {a: b for a, b in zip(here, there)}  # a task's role in the mirror image
+        out, step, power = list(schedule), list(schedule), dict(role)
+        while any(power[t] != t for t in power):  # until the mirror of a mirror is the first state
+            step = [role[t] for t in step]
+            out += step
+            power = {t: role[power[t]] for t in power}
+        return out
 
     def _replay(self, path: list[int]) -> Run:
         self.runs += 1
@@ -273,18 +323,19 @@ class Explorer:
         with `collect`, every invariant broken goes there and the search goes on."""
         with_current = bound is not None  # the preemption a step costs depends on it
         visited: dict = {}  # key -> the largest remaining budget it was expanded with
-        on_path: dict = {}  # key -> (depth, budget) of the states on the current path
+        on_path: dict = {}  # key -> (depth, budget, task order keyed in) of the states on the current path
         self.states = 0
         run: Run | None = self._replay([])
         path: list[int] = []
         frames: list[list] = []  # [key, depth, budget, children, next child]
 
-        def push(key, depth, budget):
+        def push(keyed, depth, budget):
+            key, order = keyed
             if key is None:
                 self.uncached += 1
             else:
                 visited[key] = budget if budget is not None else 0
-                on_path[key] = (depth, budget)
+                on_path[key] = (depth, budget, order)
                 self.states = len(visited)
             frames.append([key, depth, budget, self._children(run, budget), 0])
 
@@ -317,7 +368,8 @@ class Explorer:
                 continue
             self.steps += 1
             left = budget - cost if budget is not None else None
-            child = self.key(run, with_current)
+            keyed = self.key(run, with_current)
+            child = keyed[0]
             if child is not None:
                 again = on_path.get(child)
                 if again is not None and again[1] == left:
@@ -325,7 +377,8 @@ class Explorer:
                     if collect is not None:
                         collect.add("no-livelock")
                     elif invariant is None or invariant == "no-livelock":
-                        return self._reexecute(path[:again[0]], path[again[0]:]), True
+                        cycle = self.mirrored(path[again[0]:], again[2], keyed[1])
+                        return self._reexecute(path[:again[0]], cycle), True
                     continue
                 if visited.get(child, -1) >= (left if left is not None else 0):
                     continue
@@ -335,5 +388,5 @@ class Explorer:
                 elif invariant is None or invariant == "no-livelock":
                     return self._reexecute(path), True
                 continue
-            push(child, depth + 1, left)
+            push(keyed, depth + 1, left)
         return None, True

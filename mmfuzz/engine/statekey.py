@@ -57,11 +57,19 @@ def skip_fields(cls: type, names: tuple[str, ...]) -> None:
     _HANDLERS.pop(cls, None)
 
 
+_CUSTOM: dict[type, tuple] = {}  # class -> (tag, reducer(obj, tid)) registered by its module
+
+
 def register(cls: type, reducer) -> None:
-    """Key instances of `cls` as `reducer(obj)` returns (a value pickle can store): for
-    plain data whose layout holds history the future does not read (an order)."""
-    tag = ("custom", _token(cls))
-    _HANDLERS[cls] = lambda obj: (_k, tag, (reducer(obj),))
+    """Key instances of `cls` as `reducer(obj, tid)` returns (a value pickle can store):
+    for plain data whose layout holds history the future does not read (an order).
+    `tid` maps each task id the object stores to the id the key gives it (symmetry)."""
+    _CUSTOM[cls] = (("custom", _token(cls)), reducer)
+    _HANDLERS.pop(cls, None)
+
+
+def _same(tid: int) -> int:
+    return tid
 
 
 def _token(obj) -> int:
@@ -152,11 +160,18 @@ _HANDLERS.update({types.GeneratorType: _generator, types.FunctionType: _function
 
 
 class _Pickler(pickle.Pickler):
+    def __init__(self, file, tid):
+        super().__init__(file, protocol=5)
+        self.tid = tid
+
     def reducer_override(self, obj):
         cls = type(obj)
         try:
             handler = _HANDLERS[cls]
         except KeyError:
+            custom = next((_CUSTOM[base] for base in cls.__mro__ if base in _CUSTOM), None)
+            if custom is not None:  # a subclass too: it stores its task ids where its base does
+                return (_k, custom[0], (custom[1](obj, self.tid),))
             if cls is type or isinstance(obj, type):
                 return (_k, ("class", _token(obj)))  # classes composed at run time too
             handler = _HANDLERS[cls] = _attrs(cls) if hasattr(cls, "__attrs_attrs__") else None
@@ -165,11 +180,12 @@ class _Pickler(pickle.Pickler):
         return handler(obj)
 
 
-def state_key(*roots) -> bytes:
-    """The roots as one key (references between them kept); Unfreezable if impossible."""
+def state_key(*roots, tid=_same) -> bytes:
+    """The roots as one key (references between them kept); Unfreezable if impossible.
+    `tid` renames the task ids objects store (registered reducers apply it)."""
     buf = io.BytesIO()
     try:
-        _Pickler(buf, protocol=5).dump(roots)
+        _Pickler(buf, tid).dump(roots)
     except Unfreezable:
         raise
     except Exception as e:  # noqa: BLE001  (whatever pickle refuses: no key, no merge)
