@@ -50,6 +50,17 @@ from .violations import Violation
 skip_fields(Task, ("locks", "steps", "notes", "id", "title"))
 
 
+def _where(task: Task) -> tuple:
+    """Where a task is, the same whatever its id: alive or not, then each frame of its
+    generator chain as (function, instruction offset)."""
+    out: list = [task.done, task.crashed]
+    gen = task.gen
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        out += (gen.gi_code.co_qualname, gen.gi_frame.f_lasti)
+        gen = gen.gi_yieldfrom
+    return tuple(out)
+
+
 @attrs.define
 class ExploreResult:
     found: Violation | None
@@ -222,15 +233,17 @@ class Explorer:
 
         With no bound the key is symmetric: tasks of the same kind run the same code, so
         a state and the one with two of them swapped (their frames, their lock holds)
-        have mirrored futures, and break the same invariants. The key is the least over
-        the orders that permute tasks of one kind, each task id the state stores renamed
-        to its place in that order. The bounded search counts preemptions from the
-        current task and the default schedule prefers the lowest id: no symmetry there."""
+        have mirrored futures, and break the same invariants. The key lists the tasks of
+        one kind in the order of where they are (their frames' code and offsets), each
+        task id the state stores renamed to its place in that order; tasks of one kind
+        at the same place are tried in every order and the least key kept. The bounded
+        search counts preemptions from the current task and the default schedule prefers
+        the lowest id: no symmetry there."""
         try:
-            if with_current or len(self.orders) == 1:
+            if with_current or not self.groups:
                 return state_key(run.state, run.kernel, run.tasks, run.current if with_current else None), None
             best = None
-            for order in self.orders:
+            for order in self._orders(run):
                 place = {old: new for new, old in enumerate(order)}
                 k = state_key(run.state, run.kernel, [run.tasks[i] for i in order], None, tid=place.__getitem__)
                 if best is None or k < best[0]:
@@ -240,19 +253,26 @@ class Explorer:
             return None, None
 
     @functools.cached_property
-    def orders(self) -> list[tuple[int, ...]]:
-        """Every order of the population's tasks that permutes only tasks of one kind
-        (the identity first)."""
+    def groups(self) -> list[list[int]]:
+        """The task ids of each kind the population runs more than once."""
         population = self.args[2]
         groups = [[i for i, kind in enumerate(population) if kind == k] for k in dict.fromkeys(population)]
-        out = []
-        for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
-            order = [0] * len(population)
-            for group, perm in zip(groups, choice):
-                for slot, tid in zip(group, perm):
+        return [g for g in groups if len(g) > 1]
+
+    def _orders(self, run: Run):
+        """The task orders the symmetric key is the least over: each kind's tasks sorted by
+        where they are, those at the same place in every order."""
+        where = {i: _where(run.tasks[i]) for g in self.groups for i in g}
+        choices = []
+        for g in self.groups:
+            ties = [list(v) for _, v in itertools.groupby(sorted(g, key=where.__getitem__), key=where.__getitem__)]
+            choices.append([list(itertools.chain(*perm)) for perm in itertools.product(*map(itertools.permutations, ties))])
+        for choice in itertools.product(*choices):
+            order = list(range(len(run.tasks)))
+            for g, tids in zip(self.groups, choice):
+                for slot, tid in zip(g, tids):
                     order[slot] = tid
-            out.append(tuple(order))
-        return out
+            yield tuple(order)
 
     @staticmethod
     def mirrored(schedule: list[int], here, there) -> list[int]:
