@@ -98,21 +98,35 @@ def _generator(gen):
     func = refs[start - 2] if start >= 2 else None
     if type(func) is not types.FunctionType or func.__code__ is not code:
         raise Unfreezable(f"unexpected layout of generator {code.co_name}")
-    names = _bound_names(code, frame.f_locals)
+    lasti = frame.f_lasti
+    seen = (code, lasti, tuple(frame.f_locals))
+    layout = _LAYOUTS.get(seen)
+    if layout is None:
+        layout = _LAYOUTS[seen] = _layout(code, lasti, seen[2])
+    names, keep, n = layout
     values = refs[start:]  # the bound locals in slot order, then the value stack
-    if not code.co_cellvars and not code.co_freevars:  # no cells: one referent per bound local
-        live = live_after(code, frame.f_lasti)
-        if live is not None and not live.issuperset(names):
-            n = len(names)
-            keep = [i for i, name in enumerate(names) if name in live]
-            names = tuple(names[i] for i in keep)
-            values = [values[i] for i in keep] + values[n:]
+    if keep is not None:
+        values = [values[i] for i in keep] + values[n:]
     # the contents go in the state slot: pickle memoizes the object before it, so
     # the cycles through a task (its generator's locals hold the task) terminate
-    return (_k, ("gen", _token(code), frame.f_lasti), (names, values))
+    return (_k, ("gen", _token(code), lasti), (names, values))
 
 
 _SLOTS: dict = {}  # code -> {local name: its slot}
+_LAYOUTS: dict = {}  # (code, offset, bound names as f_locals lists them) -> _layout()
+
+
+def _layout(code, lasti: int, bound: tuple) -> tuple:
+    """(the names the key gives the frame's locals, which bound locals it keeps: their
+    places among the referents, or None for all, how many bound locals there are)."""
+    names = _bound_names(code, bound)
+    if code.co_cellvars or code.co_freevars:  # a cell is a referent even while empty: keep all
+        return names, None, len(names)
+    live = live_after(code, lasti)
+    if live is None or live.issuperset(names):
+        return names, None, len(names)
+    keep = [i for i, name in enumerate(names) if name in live]
+    return tuple(names[i] for i in keep), keep, len(names)
 
 
 def _bound_names(code, f_locals) -> tuple:
