@@ -29,9 +29,9 @@ _LIVE: dict = {}  # code -> {offset: frozenset of names live after the instructi
 
 
 def _analyse(code: types.CodeType):
-    if _INTROSPECTS & set(code.co_names):
-        return None
     bc = dis.Bytecode(code)
+    if _INTROSPECTS & set(code.co_names) or not hasattr(bc, "exception_entries"):
+        return None  # before 3.11 a try block is entered, not a table: no edges per instruction
     ins = list(bc)
     index = {x.offset: i for i, x in enumerate(ins)}
     succ: list[list[int]] = [[] for _ in ins]
@@ -40,7 +40,7 @@ def _analyse(code: types.CodeType):
             succ[i].append(i + 1)
         if x.opcode in _JUMPS and isinstance(x.argval, int) and x.argval in index:
             succ[i].append(index[x.argval])
-    for entry in getattr(bc, "exception_entries", ()):
+    for entry in bc.exception_entries:
         if entry.target not in index:
             return None
         for i, x in enumerate(ins):

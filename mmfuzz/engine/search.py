@@ -52,11 +52,11 @@ skip_fields(Task, ("locks", "steps", "notes", "id", "title"))
 
 def _where(task: Task) -> tuple:
     """Where a task is, the same whatever its id: alive or not, then each frame of its
-    generator chain as (function, instruction offset)."""
+    generator chain as (function, its first line, instruction offset)."""
     out: list = [task.done, task.crashed]
     gen = task.gen
     while gen is not None and getattr(gen, "gi_frame", None) is not None:
-        out += (gen.gi_code.co_qualname, gen.gi_frame.f_lasti)
+        out += (gen.gi_code.co_name, gen.gi_code.co_firstlineno, gen.gi_frame.f_lasti)
         gen = gen.gi_yieldfrom
     return tuple(out)
 
