@@ -200,6 +200,28 @@ def test_the_key_leaves_out_dead_locals_and_keeps_live_ones():
     assert state_key(a) != state_key(b)
 
 
+def test_the_key_does_not_depend_on_the_order_frame_locals_were_first_seen_in():
+    def late(x, flag):
+        if flag:
+            a = x  # `a` takes a slot before `b`...
+        b = x
+        yield 0
+        a = x  # ...but is bound after it
+        yield 1
+        yield a + b
+
+    def at_second_yield(seen_early):
+        g = late(5, False)
+        next(g)
+        if seen_early:
+            state_key(g)  # f_locals is read while `a` is unbound: it lists `a` last from now on
+        next(g)
+        return g
+
+    assert state_key([at_second_yield(True), at_second_yield(False)]) == \
+        state_key([at_second_yield(False), at_second_yield(False)])
+
+
 def test_the_key_of_the_lock_table_is_who_holds_what_not_in_which_order():
     one, two = LockTable(), LockTable()
     one.acquire("mmap_lock", SHARED, 1)

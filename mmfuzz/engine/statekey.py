@@ -116,17 +116,27 @@ _SLOTS: dict = {}  # code -> {local name: its slot}
 _LAYOUTS: dict = {}  # (code, offset, bound names as f_locals lists them) -> _layout()
 
 
+_NAMES: dict = {}  # each tuple of local names, once: see _layout()
+
+
 def _layout(code, lasti: int, bound: tuple) -> tuple:
     """(the names the key gives the frame's locals, which bound locals it keeps: their
-    places among the referents, or None for all, how many bound locals there are)."""
+    places among the referents, or None for all, how many bound locals there are).
+
+    Equal tuples of names are one object: pickle writes a second reference to an object
+    as a back-reference, so were equal names sometimes one object and sometimes two
+    (layouts cached apart because f_locals listed the names in another order), equal
+    states would get different keys."""
     names = _bound_names(code, bound)
-    if code.co_cellvars or code.co_freevars:  # a cell is a referent even while empty: keep all
-        return names, None, len(names)
-    live = live_after(code, lasti)
-    if live is None or live.issuperset(names):
-        return names, None, len(names)
-    keep = [i for i, name in enumerate(names) if name in live]
-    return tuple(names[i] for i in keep), keep, len(names)
+    keep = None
+    if not code.co_cellvars and not code.co_freevars:  # a cell is a referent even while empty: keep all
+        live = live_after(code, lasti)
+        if live is not None and not live.issuperset(names):
+            keep = [i for i, name in enumerate(names) if name in live]
+    n = len(names)
+    if keep is not None:
+        names = tuple(names[i] for i in keep)
+    return _NAMES.setdefault(names, names), keep, n
 
 
 def _bound_names(code, f_locals) -> tuple:
