@@ -15,8 +15,9 @@ Two searches:
   run twice. It picks the printed race: the shortest among the fewest preemptions.
 - stateful (``prune=True``, and always without a bound): a depth-first search over
   states. After each step the run's state is keyed (statekey.py: the model and every
-  task's generator frames); a state already expanded with as large a remaining
-  preemption budget is not expanded again.
+  task's generator frames; with no bound, tasks of one kind are interchangeable, see
+  Explorer.key); a state already expanded with as large a remaining preemption budget
+  is not expanded again.
   Generators cannot be copied, so going back to a state replays its schedule from
   the start (Run.advance: no checks, no trace). A state the key cannot capture is
   expanded without caching. A state met again on the current path with the same
