@@ -193,8 +193,12 @@ class _Pickler(pickle.Pickler):
         try:
             handler = _HANDLERS[cls]
         except KeyError:
-            custom = next((_CUSTOM[base] for base in cls.__mro__ if base in _CUSTOM), None)
-            if custom is not None:  # a subclass too: it stores its task ids where its base does
+            custom = _CUSTOM.get(cls)
+            if custom is None:  # a subclass too: it stores its task ids where its base does
+                custom = next((_CUSTOM[base] for base in cls.__mro__ if base in _CUSTOM), None)
+                if custom is not None:
+                    _CUSTOM[cls] = custom  # the next key of this class skips the walk
+            if custom is not None:
                 return (_k, custom[0], (custom[1](obj, self.tid),))
             if cls is type or isinstance(obj, type):
                 return (_k, ("class", _token(obj)))  # classes composed at run time too
