@@ -18,6 +18,14 @@ class ToyRacy(KernelCode):
         self.s.extra["counter"] = v + 1
         self.s.extra["done"] += 1
 
+    def own_counter(self, t):
+        """counter++ on this CPU's own counter: shares nothing with the other CPUs."""
+        mine = f"cpu{t.id}"
+        yield f"R({mine})"
+        v = self.s.extra[mine]
+        yield f"W({mine})"
+        self.s.extra[mine] = v + 1
+
     def lock_ab(self, t, first, second):
         yield from spin_lock(t, first)
         yield from spin_lock(t, second)
@@ -95,6 +103,20 @@ class LostUpdate(ToyBase):
         s = run.state.extra
         if s["counter"] != s["done"]:
             raise InvariantBroken("no-lost-update", f"counter {s['counter']} after {s['done']} increments")
+
+
+@scenario
+class PerCpu(ToyBase):
+    name = "toy-per-cpu"
+    doc = "CPUs increment counters of their own"
+    actors = (Actor("own", "per-CPU incrementer", _start("own_counter"), min=1, max=4),)
+
+    def initial_state(self, k, params):
+        return State(extra={f"cpu{i}": 0 for i in range(4)})
+
+    def on_finish(self, run, task):
+        if run.state.extra[f"cpu{task.id}"] != 1:
+            raise InvariantBroken("no-lost-update", f"{task.title}'s counter is not 1")
 
 
 @scenario

@@ -28,14 +28,15 @@ def peak_rss_mb() -> float:
 def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
             max_preemptions: int | None = 2, max_runs: int = 200_000, max_states: int | None = 250_000,
             prune: bool = False, run_kw: dict | None = None,
-            end_states: set | None = None):
+            end_states: set | None = None, reduce: bool = True):
     """Every schedule with up to `max_preemptions` preemptions (None: every schedule), for
     the population of the largest actor counts and every combination of the parameters.
 
     `max_runs` and `max_states` bound the work over all combinations: reaching one stops
     the search with ``complete`` false. `prune` makes a bounded search stateful (search.py;
     the unbounded one always is); `run_kw` goes to every Run; `end_states`, a set, gets each schedule's end
-    state id (a campaign's coverage)."""
+    state id (a campaign's coverage). `reduce=False` searches every interleaving without
+    the partial-order reduction (por.py): the same verdict, for cross-checking it."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     population = [kind for kind, (_, hi) in actor_bounds(scen, counts).items() for _ in range(hi)]
     result = FuzzResult(scen.name, kernel, dict(scen.opts),
@@ -49,7 +50,8 @@ def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=
         states_so_far = result.states or 0
         states_left = None if max_states is None else max_states - states_so_far
         explorer = Explorer(scen, kernel_cls, versions, population, ps, max_runs - result.examples,
-                            max_states=states_left, prune=prune, run_kw=run_kw, end_states=end_states)
+                            max_states=states_left, prune=prune, run_kw=run_kw, end_states=end_states,
+                            por=reduce)
         found = explorer.search(max_preemptions)
         result.examples += explorer.runs
         result.executed_steps += explorer.steps

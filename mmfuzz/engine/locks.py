@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import attrs
 
+from . import footprint
+from .footprint import QUERY, REL_EXCL, REL_SHARED, TRY
 from .statekey import register
 from .task import EXCL, SHARED
 
@@ -20,13 +22,21 @@ class LockTable:
     # lock name -> tuple of task ids that passed an elided acquisition of it (mutants)
     elided: dict = attrs.Factory(dict)
 
+    # Each operation tells the step's recorder (footprint.py) what it did to which lock;
+    # the engine records a step's blocking acquisition itself.
     def can_acquire(self, lock: str, mode: str) -> bool:
+        rec = footprint.active()
+        if rec is not None:
+            rec.lock(lock, QUERY)
         cur = self.held.get(lock)
         if cur is None:
             return True
         return mode == SHARED and cur[0] == SHARED
 
     def acquire(self, lock: str, mode: str, tid: int) -> None:
+        rec = footprint.active()
+        if rec is not None:
+            rec.lock(lock, TRY)  # taken inside a step, without waiting (a new page's lock)
         cur = self.held.get(lock)
         if cur is None:
             self.held[lock] = (mode, (tid,))
@@ -36,6 +46,9 @@ class LockTable:
             raise AssertionError(f"{lock} is not free for task {tid}")
 
     def try_acquire(self, lock: str, mode: str, tid: int) -> bool:
+        rec = footprint.active()
+        if rec is not None:
+            rec.lock(lock, TRY)
         if not self.can_acquire(lock, mode):
             return False
         self.acquire(lock, mode, tid)
@@ -43,6 +56,9 @@ class LockTable:
 
     def release(self, lock: str, tid: int) -> None:
         mode, holders = self.held[lock]
+        rec = footprint.active()
+        if rec is not None:
+            rec.lock(lock, REL_SHARED if mode == SHARED else REL_EXCL)
         if tid not in holders:
             raise AssertionError(f"task {tid} releases {lock} it does not hold")
         rest = tuple(h for h in holders if h != tid)
@@ -68,13 +84,23 @@ class LockTable:
         return True
 
     def is_locked(self, lock: str) -> bool:
+        rec = footprint.active()
+        if rec is not None:
+            rec.lock(lock, QUERY)
         return lock in self.held
 
     def holds(self, lock: str, tid: int) -> bool:
+        rec = footprint.active()
+        if rec is not None:
+            rec.lock(lock, QUERY)
         cur = self.held.get(lock)
         return cur is not None and tid in cur[1]
 
     def held_by(self, tid: int) -> list[tuple[str, str]]:
+        rec = footprint.active()
+        if rec is not None:
+            for name in self.held:
+                rec.lock(name, QUERY)
         return sorted((name, mode) for name, (mode, holders) in self.held.items() if tid in holders)
 
 
@@ -87,5 +113,6 @@ def _state_of(table: LockTable, tid) -> tuple:
 
 
 register(LockTable, _state_of)
+footprint.untracked(LockTable)
 
 __all__ = ["LockTable", "EXCL", "SHARED"]

@@ -11,6 +11,7 @@ import hashlib
 
 import attrs
 
+from . import footprint
 from .elide import MUTANT_NOTE, ElidingLocks, SiteLog, WatchedLocks, acquire_site
 from .statekey import Unfreezable
 from .task import Acquire, FunctionCache, Task, step_label
@@ -61,7 +62,7 @@ class Run:
 
     def __init__(self, scenario, kernel_cls, population: list[str], params: dict,
                  versions: dict | None = None, max_steps: int = 3000,
-                 elide: frozenset = frozenset(), sites: SiteLog | None = None):
+                 elide: frozenset = frozenset(), sites: SiteLog | None = None, record: bool = False):
         # max_steps is each task's budget, not the run's: a livelock is a CPU that makes
         # no progress, and a run of many short tasks (1,600 readers) must not look like one
         self.scenario = scenario
@@ -79,6 +80,9 @@ class Run:
         if sites is not None:
             self.state.locks = WatchedLocks(self.state.locks, sites)
         self.trace: list[TraceStep] = []
+        # with `record`: a footprint.Recorder, and step() leaves the step's Footprint here
+        self.recorder: footprint.Recorder | None = None
+        self.footprint: footprint.Footprint | None = None
         self.current = 0
         self.tasks: list[Task] = []
         self.functions: list[FunctionCache] = []  # each task's innermost function, cached
@@ -87,6 +91,9 @@ class Run:
             task.locks = ElidingLocks(self.state.locks, self, task) if self.watching else self.state.locks
             self.tasks.append(task)
             self.functions.append(FunctionCache())
+        if record:  # footprints for the partial-order reduction, tracked before any code holds the state
+            footprint.track(self.state, self.tasks)
+            self.recorder = footprint.Recorder(self, Task)
         # spawn after all tasks exist: an actor may look up its peers' ids
         for task in self.tasks:
             task.gen = scenario.actor(task.kind).start(self.kernel, task, self.state)
@@ -154,6 +161,17 @@ class Run:
         return self.functions[task.id].of(task.gen)
 
     def step(self, tid: int) -> None:
+        rec = self.recorder
+        if rec is None:
+            return self._step(tid, None)
+        task = self.tasks[tid]
+        rec.begin(task, task.pending)
+        try:
+            self._step(tid, rec)
+        finally:
+            self.footprint = rec.end(task.done or task.crashed)
+
+    def _step(self, tid: int, rec) -> None:
         task = self.tasks[tid]
         self.current = tid
         pending = task.pending
@@ -169,6 +187,8 @@ class Run:
             self.state.locks.elide(pending.lock, tid)
             task.notes = [MUTANT_NOTE]
         task.steps += 1
+        if rec is not None:
+            rec.resume()
         try:
             task.pending = task.gen.send(None)
         except StopIteration as stop:
@@ -186,17 +206,23 @@ class Run:
             task.notes.append(str(crash))
             self._record(tid, func, pending, task)
             raise Violation(crash.invariant, f"{task.title} in {func}: {crash}", self, tid) from None
+        if rec is not None:
+            rec.pause()
         if self.watching:
             self._watch(task)
             if self.sites is not None:
                 self._watch_waiters()
         self._record(tid, func, pending, task)
+        if rec is not None:
+            rec.check()
         try:
             self.scenario.invariants(self)
             if task.done:
                 self.scenario.on_finish(self, task)
         except InvariantBroken as broken:
             raise Violation(broken.invariant, str(broken), self, tid) from None
+        if rec is not None:
+            rec.pause()  # the engine's own checks (a livelock, a hang) are not the step's
         if task.steps > self.max_steps:
             raise Violation("no-livelock", f"no progress: {task.title} ran {task.steps} steps "
                             f"(more than the {self.max_steps} a task may take), last at "

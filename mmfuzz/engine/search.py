@@ -40,6 +40,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from .por import ReducedSearch
 from .run import Run, state_id
 from .statekey import Unfreezable, skip_fields, state_key
 from .task import Task
@@ -79,20 +80,21 @@ class Explorer:
 
     def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000,
                  max_states: int | None = None, prune: bool = False, run_kw: dict | None = None,
-                 end_states: set | None = None):
+                 end_states: set | None = None, por: bool = True):
         self.args = (scenario, kernel_cls, population, params, versions)
         self.run_kw = dict(run_kw or {})  # passed to every Run
         self.end_states = end_states  # if a set: each run's end state id is added (campaign coverage)
         self.max_runs = max_runs
         self.max_states = max_states
         self.prune = prune
+        self.por = por  # the search of every interleaving reduces (por.py)
         self.runs = 0
         self.steps = 0  # atomic steps over all runs (replayed ones included)
         self.states = 0  # distinct states of the last stateful search
         self.uncached = 0
 
-    def new_run(self) -> Run:
-        return Run(*self.args, **self.run_kw)
+    def new_run(self, record: bool = False) -> Run:
+        return Run(*self.args, **self.run_kw, record=record)
 
     # -- stateless ------------------------------------------------------------------
     def execute(self, preempt: dict[int, int]):
@@ -228,7 +230,7 @@ class Explorer:
         return n
 
     # -- the stateful search --------------------------------------------------------------
-    def key(self, run: Run, with_current: bool):
+    def key(self, run: Run, with_current: bool, symmetric: bool = True):
         """(the run's state as a hashable value, the task order it was keyed in); the key
         is None if it cannot be captured.
 
@@ -241,7 +243,7 @@ class Explorer:
         search counts preemptions from the current task and the default schedule prefers
         the lowest id: no symmetry there."""
         try:
-            if with_current or not self.groups:
+            if with_current or not symmetric or not self.groups:
                 return state_key(run.state, run.kernel, run.tasks, run.current if with_current else None), None
             best = None
             for order in self._orders(run):
@@ -291,10 +293,10 @@ class Explorer:
             power = {t: role[power[t]] for t in power}
         return out
 
-    def _replay(self, path: list[int]) -> Run:
+    def _replay(self, path: list[int], record: bool = False) -> Run:
         self.runs += 1
         self.steps += len(path)
-        run = self.new_run()
+        run = self.new_run(record)
         for tid in path:
             run.advance(tid)
         return run
@@ -342,6 +344,8 @@ class Explorer:
     def _dfs(self, bound: int | None, invariant: str | None, collect: set | None = None):
         """(first violation found or None, complete) over every schedule within `bound`;
         with `collect`, every invariant broken goes there and the search goes on."""
+        if bound is None and self.por:
+            return ReducedSearch(self, invariant, collect).run()
         with_current = bound is not None  # the preemption a step costs depends on it
         visited: dict = {}  # key -> the largest remaining budget it was expanded with
         on_path: dict = {}  # key -> (depth, budget, task order keyed in) of the states on the current path
