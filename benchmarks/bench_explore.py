@@ -2,7 +2,8 @@
 
 For each target of issue 9: distinct states, schedules (runs of the engine: each replays
 a prefix), seconds, peak RSS of the search's own process, and the ratio of its seconds
-to the bounded (stateless) search's at K=2 and K=3. Each search runs in its own process
+to the bounded (stateless) search's at K=2 and K=3; then the same search without the
+partial-order reduction (`--no-reduction`): its states and seconds. Each search runs in its own process
 (`python -m mmfuzz explore ... --json`), so peak RSS is that search's. The budgets keep
 the benchmark bounded: a search that hits one prints INCOMPLETE (and its figures so far).
 SPIN's counts for the hand models of the same races: C-fix with every actor 1,869
@@ -31,9 +32,9 @@ TARGETS = [
 ]
 
 
-def explore(args: list[str], actors: str, bound: str, max_states: int, max_runs: int) -> dict:
+def explore(args: list[str], actors: str, bound: str, max_states: int, max_runs: int, *extra: str) -> dict:
     cmd = [sys.executable, "-m", "mmfuzz", "explore", *args, "--actors", actors, "--preemptions", bound,
-           "--max-states", str(max_states), "--max-runs", str(max_runs), "--json"]
+           "--max-states", str(max_states), "--max-runs", str(max_runs), "--json", *extra]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if out.returncode not in (0, 1, 3):
         raise SystemExit(f"{' '.join(cmd)}: exit {out.returncode}: {out.stderr.strip()}")
@@ -55,16 +56,18 @@ def main() -> None:
     print(__doc__.split("\n\n")[0])
     print(f"budgets: {a.max_states} states, {a.max_runs} runs; one process per search\n")
     head = f"{'target':<32} {'states':>8} {'SPIN x':>7} {'all: schedules, seconds':>30} {'RSS MiB':>8}"
-    print(head + f" {'K=2':>28} {'K=3':>28} {'all/K2':>7} {'all/K3':>7}")
+    print(head + f" {'K=2':>28} {'K=3':>28} {'all/K2':>7} {'all/K3':>7} {'unreduced: states, seconds':>34}")
     for name, args, actors, spin in TARGETS:
         if a.only and a.only not in name:
             continue
         full = explore(args, actors, "all", a.max_states, a.max_runs)
         k2 = explore(args, actors, "2", a.max_states, a.max_runs)
         k3 = explore(args, actors, "3", a.max_states, a.max_runs)
+        plain = explore(args, actors, "all", a.max_states, a.max_runs, "--no-reduction")
         print(f"{name:<32} {full['states']:>8} {full['states'] / spin:>7.1f} {cell(full):>30} "
               f"{full['peak_rss_mb']:>8.0f} {cell(k2):>28} {cell(k3):>28} "
-              f"{full['seconds'] / max(k2['seconds'], 1e-3):>7.2f} {full['seconds'] / max(k3['seconds'], 1e-3):>7.2f}",
+              f"{full['seconds'] / max(k2['seconds'], 1e-3):>7.2f} {full['seconds'] / max(k3['seconds'], 1e-3):>7.2f} "
+              f"{plain['states']:>12} {plain['seconds']:8.1f} s{'' if plain['complete'] else ' INCOMPLETE'}",
               flush=True)
 
 
