@@ -360,7 +360,7 @@ def _commuting_pairs(row, population, walks, seed):
     rng = random.Random(seed)
     checked = differ = 0
     with tracking(Task):
-        for ps, e in explorers(row, population, False):
+        for _ps, e in explorers(row, population, False):
             for _ in range(walks):
                 path: list[int] = []
                 while True:

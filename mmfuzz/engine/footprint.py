@@ -36,6 +36,8 @@ import gc
 import threading
 import types
 
+import attrs
+
 _local = threading.local()
 
 
@@ -113,7 +115,7 @@ _depth = 0
 
 def _hook(cls: type, names) -> bool:
     """Replace the slots `names` of `cls` by reporting ones; False if one is no slot."""
-    saved = {}
+    saved: dict = {}
     for name in names:
         slot = cls.__dict__.get(name)
         if type(slot) is not types.MemberDescriptorType:
@@ -129,7 +131,7 @@ def _hook(cls: type, names) -> bool:
 def _install(cls: type) -> bool:
     """Hook the fields of an attrs class of the state; False if they cannot be hooked."""
     with _guard:
-        return cls in _INSTALLED or _hook(cls, [f.name for f in cls.__attrs_attrs__])
+        return cls in _INSTALLED or _hook(cls, [f.name for f in attrs.fields(cls)])
 
 
 @contextlib.contextmanager
@@ -158,6 +160,17 @@ def _key(self, k, write=False, value=None):
     rec = getattr(_local, "rec", None)
     if rec is not None:
         rec.slot(self, k, write, value)
+
+
+def _on_whole(base: type, name: str, write: bool = False):
+    """A method of `base` that reads (or writes) the whole container."""
+    method = getattr(base, name)
+
+    def whole(self, *a, **kw):
+        _key(self, ALL, write)
+        return method(self, *a, **kw)
+    whole.__name__ = name
+    return whole
 
 
 class TDict(dict):
@@ -235,7 +248,7 @@ class TDict(dict):
         self._whole()
         return dict.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self):
         self._whole()
@@ -245,20 +258,11 @@ class TDict(dict):
         self._whole()
         return dict(dict.items(self))
 
-    def _writes_all(name):  # noqa: N805  (a helper building methods)
-        method = getattr(dict, name)
 
-        def whole_write(self, *a, **kw):
-            _key(self, ALL, True)
-            return method(self, *a, **kw)
-        whole_write.__name__ = name
-        return whole_write
-
-    update = _writes_all("update")
-    clear = _writes_all("clear")
-    popitem = _writes_all("popitem")
-    __ior__ = _writes_all("__ior__")
-    del _writes_all
+    update = _on_whole(dict, "update", write=True)
+    clear = _on_whole(dict, "clear", write=True)
+    popitem = _on_whole(dict, "popitem", write=True)
+    __ior__ = _on_whole(dict, "__ior__", write=True)
 
 
 class TList(list):
@@ -299,29 +303,11 @@ class TList(list):
         self._whole()
         return list.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self):
         self._whole()
         return list.__repr__(self)
-
-    def _reads_all(name):  # noqa: N805
-        method = getattr(list, name)
-
-        def whole_read(self, *a, **kw):
-            _key(self, ALL)
-            return method(self, *a, **kw)
-        whole_read.__name__ = name
-        return whole_read
-
-    def _writes_all(name):  # noqa: N805
-        method = getattr(list, name)
-
-        def whole_write(self, *a, **kw):
-            _key(self, ALL, True)
-            return method(self, *a, **kw)
-        whole_write.__name__ = name
-        return whole_write
 
     def append(self, v):
         n = list.__len__(self)
@@ -338,20 +324,19 @@ class TList(list):
             _key(self, ALL, True)
         return list.pop(self, *i)
 
-    index = _reads_all("index")
-    count = _reads_all("count")
-    copy = _reads_all("copy")
-    __add__ = _reads_all("__add__")
-    __reversed__ = _reads_all("__reversed__")
-    extend = _writes_all("extend")
-    insert = _writes_all("insert")
-    remove = _writes_all("remove")
-    clear = _writes_all("clear")
-    sort = _writes_all("sort")
-    reverse = _writes_all("reverse")
-    __iadd__ = _writes_all("__iadd__")
-    __delitem__ = _writes_all("__delitem__")
-    del _reads_all, _writes_all
+    index = _on_whole(list, "index")
+    count = _on_whole(list, "count")
+    copy = _on_whole(list, "copy")
+    __add__ = _on_whole(list, "__add__")
+    __reversed__ = _on_whole(list, "__reversed__")
+    extend = _on_whole(list, "extend", write=True)
+    insert = _on_whole(list, "insert", write=True)
+    remove = _on_whole(list, "remove", write=True)
+    clear = _on_whole(list, "clear", write=True)
+    sort = _on_whole(list, "sort", write=True)
+    reverse = _on_whole(list, "reverse", write=True)
+    __iadd__ = _on_whole(list, "__iadd__", write=True)
+    __delitem__ = _on_whole(list, "__delitem__", write=True)
 
 
 def len_(lst) -> int:
@@ -385,53 +370,34 @@ class TSet(set):
         _key(self, SHAPE, True)
         set.remove(self, v)
 
-    def _reads_all(name):  # noqa: N805
-        method = getattr(set, name)
-
-        def whole_read(self, *a, **kw):
-            _key(self, ALL)
-            return method(self, *a, **kw)
-        whole_read.__name__ = name
-        return whole_read
-
-    def _writes_all(name):  # noqa: N805
-        method = getattr(set, name)
-
-        def whole_write(self, *a, **kw):
-            _key(self, ALL, True)
-            return method(self, *a, **kw)
-        whole_write.__name__ = name
-        return whole_write
-
-    __iter__ = _reads_all("__iter__")
-    __len__ = _reads_all("__len__")
-    __eq__ = _reads_all("__eq__")
-    __repr__ = _reads_all("__repr__")
-    __or__ = _reads_all("__or__")
-    __and__ = _reads_all("__and__")
-    __sub__ = _reads_all("__sub__")
-    __xor__ = _reads_all("__xor__")
-    __le__ = _reads_all("__le__")
-    __lt__ = _reads_all("__lt__")
-    __ge__ = _reads_all("__ge__")
-    __gt__ = _reads_all("__gt__")
-    union = _reads_all("union")
-    intersection = _reads_all("intersection")
-    difference = _reads_all("difference")
-    issubset = _reads_all("issubset")
-    issuperset = _reads_all("issuperset")
-    isdisjoint = _reads_all("isdisjoint")
-    copy = _reads_all("copy")
-    update = _writes_all("update")
-    clear = _writes_all("clear")
-    pop = _writes_all("pop")
-    difference_update = _writes_all("difference_update")
-    intersection_update = _writes_all("intersection_update")
-    __ior__ = _writes_all("__ior__")
-    __iand__ = _writes_all("__iand__")
-    __isub__ = _writes_all("__isub__")
-    __hash__ = None  # type: ignore[assignment]
-    del _reads_all, _writes_all
+    __iter__ = _on_whole(set, "__iter__")
+    __len__ = _on_whole(set, "__len__")
+    __eq__ = _on_whole(set, "__eq__")
+    __repr__ = _on_whole(set, "__repr__")
+    __or__ = _on_whole(set, "__or__")
+    __and__ = _on_whole(set, "__and__")
+    __sub__ = _on_whole(set, "__sub__")
+    __xor__ = _on_whole(set, "__xor__")
+    __le__ = _on_whole(set, "__le__")
+    __lt__ = _on_whole(set, "__lt__")
+    __ge__ = _on_whole(set, "__ge__")
+    __gt__ = _on_whole(set, "__gt__")
+    union = _on_whole(set, "union")
+    intersection = _on_whole(set, "intersection")
+    difference = _on_whole(set, "difference")
+    issubset = _on_whole(set, "issubset")
+    issuperset = _on_whole(set, "issuperset")
+    isdisjoint = _on_whole(set, "isdisjoint")
+    copy = _on_whole(set, "copy")
+    update = _on_whole(set, "update", write=True)
+    clear = _on_whole(set, "clear", write=True)
+    pop = _on_whole(set, "pop", write=True)
+    difference_update = _on_whole(set, "difference_update", write=True)
+    intersection_update = _on_whole(set, "intersection_update", write=True)
+    __ior__ = _on_whole(set, "__ior__", write=True)
+    __iand__ = _on_whole(set, "__iand__", write=True)
+    __isub__ = _on_whole(set, "__isub__", write=True)
+    __hash__ = None
 
 
 _TRACKED = {dict: TDict, list: TList, set: TSet}
@@ -674,6 +640,7 @@ class Recorder:
 
     # -- recording ------------------------------------------------------------------------
     def field(self, obj, name, value, write: bool) -> None:
+        cell: tuple
         if type(obj) is self.task_cls:
             cell = ("task", obj.id, name)
         else:

@@ -7,8 +7,15 @@ reduction (Flanagan and Godefroid, POPL 2005) finds the orders that matter while
 runs: a state starts with one task to run; each step run is compared with the steps
 before it on the path, and for the latest earlier step of another task it *races*
 with (dependent, possibly enabled together, not ordered by the happens-before of the
-steps between: vector clocks), the state before that step gets the step's task to
-try too (every task enabled there, if it was not).
+steps between: vector clocks), the state before that step gets a task to try that
+can start the reversed race, an initial of the steps in between not ordered after
+it (source sets: Abdulla et al., POPL 2014), unless it has one already.
+
+Only steps that run are compared, so where a schedule stops early (a violation, a
+cycle) every enabled task is tried from the state before: their next steps, never
+run after it, are then compared too. A blocked task's next step (a lock to take, a
+condition to wait for) has a footprint known without running it: it is compared at
+every state.
 
 State caching (Yang et al., "Efficient stateful dynamic partial order reduction",
 SPIN 2008): a state met again is not explored again, so the steps its subtree would
@@ -134,9 +141,9 @@ class ReducedSearch:
                 continue
             firsts.add(q)
             mvc = self.vcs[m]
-            if not any(mvc[self.events[l][0]] >= l + 1 for l in after if l < m and self.events[l][0] != q):
+            if not any(mvc[self.events[k][0]] >= k + 1 for k in after if k < m and self.events[k][0] != q):
                 initials.add(q)
-        if tid not in firsts and not any(vc[self.events[l][0]] >= l + 1 for l in after if self.events[l][0] != tid):
+        if tid not in firsts and not any(vc[self.events[k][0]] >= k + 1 for k in after if self.events[k][0] != tid):
             initials.add(tid)
         if initials & frame.backtrack:
             return
@@ -171,7 +178,8 @@ class ReducedSearch:
                 continue
             p = t.pending
             if type(p) is Acquire and t.elided_site is None:
-                out.append((t.id, self._interned(Footprint(locks={p.lock: frozenset((ACQ_SHARED if p.mode == SHARED else ACQ_EXCL,))}))))
+                op = ACQ_SHARED if p.mode == SHARED else ACQ_EXCL
+                out.append((t.id, self._interned(Footprint(locks={p.lock: frozenset((op,))}))))
             elif type(p) is WaitFor:
                 out.append((t.id, self._interned(rec.probe(p.cond))))
         return out
