@@ -2,8 +2,8 @@
 
 For each target of issue 9: distinct states, schedules (runs of the engine: each replays
 a prefix), seconds, peak RSS of the search's own process, and the ratio of its seconds
-to the bounded (stateless) search's at K=2 and K=3; then the same search without the
-partial-order reduction (`--no-reduction`): its states and seconds. Each search runs in its own process
+to the bounded (stateless) search's at K=2 and K=3; then the same search with the
+partial-order reduction (`--reduce`): its states and seconds. Each search runs in its own process
 (`python -m mmfuzz explore ... --json`), so peak RSS is that search's. The budgets keep
 the benchmark bounded: a search that hits one prints INCOMPLETE (and its figures so far).
 SPIN's counts for the hand models of the same races: C-fix with every actor 1,869
@@ -32,6 +32,17 @@ TARGETS = [
 ]
 
 
+# populations both searches of every interleaving complete: the reduction's effect in full
+COMPLETE = [
+    ("pagewalk v7.0, 4 CPUs", ["pagewalk", "--kernel", "v7.0", "--param", "bar_align=pud", "--param", "prefaulted=true"],
+     "numa_maps=1,vfio_fault=1,vfio_zap=1,pte_walker=1,bar_pte_walker=0"),
+    ("pagewalk-dax v6.12 fix, 2 walkers 2 faults",
+     ["pagewalk-dax", "--kernel", "v6.12", "--with", "walk_page_range=3b89863c3fa4", "--param", "dax_align=pud",
+      "--param", "prefaulted=false"], "numa_maps=2,dax_fault=2"),
+    ("punch-vs-fault-around xfs v5.8", ["punch-vs-fault-around", "--kernel", "v5.8", "--fs", "xfs"], "punch=1,fault=2"),
+]
+
+
 def explore(args: list[str], actors: str, bound: str, max_states: int, max_runs: int, *extra: str) -> dict:
     cmd = [sys.executable, "-m", "mmfuzz", "explore", *args, "--actors", actors, "--preemptions", bound,
            "--max-states", str(max_states), "--max-runs", str(max_runs), "--json", *extra]
@@ -52,22 +63,43 @@ def main() -> None:
     p.add_argument("--max-states", type=int, default=50_000)
     p.add_argument("--max-runs", type=int, default=200_000)
     p.add_argument("--only", help="run only targets whose name contains this")
+    p.add_argument("--complete", action="store_true",
+                   help="only the populations both searches complete: reduced against unreduced")
     a = p.parse_args()
+    if a.complete:
+        return compare_complete(a)
     print(__doc__.split("\n\n")[0])
     print(f"budgets: {a.max_states} states, {a.max_runs} runs; one process per search\n")
     head = f"{'target':<32} {'states':>8} {'SPIN x':>7} {'all: schedules, seconds':>30} {'RSS MiB':>8}"
-    print(head + f" {'K=2':>28} {'K=3':>28} {'all/K2':>7} {'all/K3':>7} {'unreduced: states, seconds':>34}")
+    print(head + f" {'K=2':>28} {'K=3':>28} {'all/K2':>7} {'all/K3':>7} {'--reduce: states, seconds':>34}")
     for name, args, actors, spin in TARGETS:
         if a.only and a.only not in name:
             continue
         full = explore(args, actors, "all", a.max_states, a.max_runs)
         k2 = explore(args, actors, "2", a.max_states, a.max_runs)
         k3 = explore(args, actors, "3", a.max_states, a.max_runs)
-        plain = explore(args, actors, "all", a.max_states, a.max_runs, "--no-reduction")
+        reduced = explore(args, actors, "all", a.max_states, a.max_runs, "--reduce")
         print(f"{name:<32} {full['states']:>8} {full['states'] / spin:>7.1f} {cell(full):>30} "
               f"{full['peak_rss_mb']:>8.0f} {cell(k2):>28} {cell(k3):>28} "
               f"{full['seconds'] / max(k2['seconds'], 1e-3):>7.2f} {full['seconds'] / max(k3['seconds'], 1e-3):>7.2f} "
-              f"{plain['states']:>12} {plain['seconds']:8.1f} s{'' if plain['complete'] else ' INCOMPLETE'}",
+              f"{reduced['states']:>12} {reduced['seconds']:8.1f} s{'' if reduced['complete'] else ' INCOMPLETE'}",
+              flush=True)
+
+
+def compare_complete(a) -> None:
+    print("--preemptions all with the partial-order reduction (--reduce) and without it,")
+    print(f"on populations both complete; budgets {a.max_states} states, {a.max_runs} runs\n")
+    print(f"{'target':<40} {'reduced: states, seconds, MiB':>32} {'unreduced: states, seconds, MiB':>34} {'states /':>9}")
+    for name, args, actors in COMPLETE:
+        if a.only and a.only not in name:
+            continue
+        red = explore(args, actors, "all", a.max_states, a.max_runs, "--reduce")
+        plain = explore(args, actors, "all", a.max_states, a.max_runs)
+
+        def fig(r):
+            done = "" if r["complete"] else " INCOMPLETE"
+            return f"{r['states']:>9} {r['seconds']:7.1f} s {r['peak_rss_mb']:5.0f}{done}"
+        print(f"{name:<40} {fig(red):>32} {fig(plain):>34} {plain['states'] / max(red['states'], 1):>9.1f}",
               flush=True)
 
 

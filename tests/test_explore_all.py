@@ -146,10 +146,9 @@ def test_the_symmetric_key_breaks_the_same_invariants_in_every_interleaving(row,
     """With no bound, tasks of one kind are interchangeable in the key: the search with
     that symmetry and without it breaks the same invariants, and merges states."""
     for ps, e in explorers(row, population, True):
-        # the key alone: without the reduction, which makes fewer states to merge
-        plain = Explorer(*e.args[:2], e.args[4], e.args[2], ps, max_states=5000, por=False)
+        plain = Explorer(*e.args[:2], e.args[4], e.args[2], ps, max_states=5000)
         plain.groups = []  # no symmetry
-        symmetric = Explorer(*e.args[:2], e.args[4], e.args[2], ps, por=False)
+        symmetric = Explorer(*e.args[:2], e.args[4], e.args[2], ps)
         assert [len(g) for g in symmetric.groups] == [2]
         broken, complete = plain.invariants_broken(None)
         assert complete, ps
@@ -160,9 +159,9 @@ def test_the_symmetric_key_breaks_the_same_invariants_in_every_interleaving(row,
 @pytest.mark.parametrize("version", ["racy", "trylock"])
 def test_three_symmetric_incrementers_lose_an_update_unless_locked(version):
     scen, versions, kernel_cls = prepare("toy-lost-update", "v6.12", {"toy_counter": version})
-    plain = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {}, por=False)
+    plain = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {})
     plain.groups = []
-    symmetric = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {}, por=False)
+    symmetric = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {})
     assert symmetric.groups == [[0, 1, 2]]
     expect = ({"no-lost-update"} if version == "racy" else set(), True)
     assert plain.invariants_broken(None) == symmetric.invariants_broken(None) == expect
@@ -277,7 +276,7 @@ def test_the_reduction_breaks_the_same_invariants_in_every_interleaving(row):
                 broken, complete = plain.invariants_broken(None)
                 if not complete:
                     continue
-                reduced = Explorer(*plain.args[:2], plain.args[4], plain.args[2], ps, max_states=budget)
+                reduced = Explorer(*plain.args[:2], plain.args[4], plain.args[2], ps, max_states=budget, por=True)
                 assert reduced.invariants_broken(None) == (broken, True), (population, ps)
                 compared += 1
                 if budget > REDUCE_STATES:
@@ -293,8 +292,8 @@ def test_cpus_that_share_nothing_are_run_in_one_order():
     reduction runs one (its states are the steps of one schedule); without it every
     interleaving's states are visited."""
     scen, versions, kernel_cls = prepare("toy-per-cpu", "v6.12", RACY)
-    reduced = Explorer(scen, kernel_cls, versions, ["own"] * 4, {})
-    plain = Explorer(scen, kernel_cls, versions, ["own"] * 4, {}, por=False)
+    reduced = Explorer(scen, kernel_cls, versions, ["own"] * 4, {}, por=True)
+    plain = Explorer(scen, kernel_cls, versions, ["own"] * 4, {})
     assert reduced.invariants_broken(None) == plain.invariants_broken(None) == (set(), True)
     assert reduced.states == 4 * 2 + 1
     assert plain.states == 3 ** 4  # each CPU before, between or after its two steps
@@ -302,7 +301,7 @@ def test_cpus_that_share_nothing_are_run_in_one_order():
 
 def test_the_reduction_still_loses_the_update_of_racing_cpus():
     scen, versions, kernel_cls = prepare("toy-lost-update", "v6.12", {"toy_counter": "racy"})
-    reduced = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {})
+    reduced = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {}, por=True)
     assert reduced.invariants_broken(None) == ({"no-lost-update"}, True)
 
 

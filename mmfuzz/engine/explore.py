@@ -28,15 +28,16 @@ def peak_rss_mb() -> float:
 def exhaust(scenario: str, kernel: str, *, overrides=None, options=None, counts=None, params=None,
             max_preemptions: int | None = 2, max_runs: int = 200_000, max_states: int | None = 250_000,
             prune: bool = False, run_kw: dict | None = None,
-            end_states: set | None = None, reduce: bool = True):
+            end_states: set | None = None, reduce: bool = False):
     """Every schedule with up to `max_preemptions` preemptions (None: every schedule), for
     the population of the largest actor counts and every combination of the parameters.
 
     `max_runs` and `max_states` bound the work over all combinations: reaching one stops
     the search with ``complete`` false. `prune` makes a bounded search stateful (search.py;
     the unbounded one always is); `run_kw` goes to every Run; `end_states`, a set, gets each schedule's end
-    state id (a campaign's coverage). `reduce=False` searches every interleaving without
-    the partial-order reduction (por.py): the same verdict, for cross-checking it."""
+    state id (a campaign's coverage). `reduce` searches every interleaving with the
+    partial-order reduction (por.py): the same verdict, in fewer states where CPUs touch
+    different data."""
     scen, versions, kernel_cls = prepare(scenario, kernel, overrides, options)
     population = [kind for kind, (_, hi) in actor_bounds(scen, counts).items() for _ in range(hi)]
     result = FuzzResult(scen.name, kernel, dict(scen.opts),

@@ -80,14 +80,14 @@ class Explorer:
 
     def __init__(self, scenario, kernel_cls, versions, population, params, max_runs: int = 200_000,
                  max_states: int | None = None, prune: bool = False, run_kw: dict | None = None,
-                 end_states: set | None = None, por: bool = True):
+                 end_states: set | None = None, por: bool = False):
         self.args = (scenario, kernel_cls, population, params, versions)
         self.run_kw = dict(run_kw or {})  # passed to every Run
         self.end_states = end_states  # if a set: each run's end state id is added (campaign coverage)
         self.max_runs = max_runs
         self.max_states = max_states
         self.prune = prune
-        self.por = por  # the search of every interleaving reduces (por.py)
+        self.por = por  # the search of every interleaving reduces (por.py): opt-in
         self.runs = 0
         self.steps = 0  # atomic steps over all runs (replayed ones included)
         self.states = 0  # distinct states of the last stateful search
