@@ -259,6 +259,8 @@ class TDict(dict):
         return dict(dict.items(self))
 
 
+    __or__ = _on_whole(dict, "__or__")
+    __reversed__ = _on_whole(dict, "__reversed__")
     update = _on_whole(dict, "update", write=True)
     clear = _on_whole(dict, "clear", write=True)
     popitem = _on_whole(dict, "popitem", write=True)
@@ -328,6 +330,11 @@ class TList(list):
     count = _on_whole(list, "count")
     copy = _on_whole(list, "copy")
     __add__ = _on_whole(list, "__add__")
+    __mul__ = _on_whole(list, "__mul__")
+    __lt__ = _on_whole(list, "__lt__")
+    __le__ = _on_whole(list, "__le__")
+    __gt__ = _on_whole(list, "__gt__")
+    __ge__ = _on_whole(list, "__ge__")
     __reversed__ = _on_whole(list, "__reversed__")
     extend = _on_whole(list, "extend", write=True)
     insert = _on_whole(list, "insert", write=True)

@@ -24,6 +24,9 @@ Two searches:
   budget is a cycle: a schedule that runs forever (``no-livelock``, as the stateless
   search reports after Run.max_steps steps).
 
+With `por` (``explore --reduce``) the search with no bound runs one order of steps
+that touch different data: por.py, over the footprints footprint.py records.
+
 With pruning, the bounded search uses the stateful search to find the first bound with
 a violation (or prove there is none) and the stateless one only on that bound to pick
 the race, so both print the same race; the unbounded search finds any race, then the
