@@ -20,7 +20,7 @@ class ToyRacy(KernelCode):
 
     def own_counter(self, t):
         """counter++ on this CPU's own counter: shares nothing with the other CPUs."""
-        mine = f"cpu{t.id}"
+        mine = t.seen["counter"] = f"cpu{t.id}"  # at spawn: the id goes nowhere the key leaves out
         yield f"R({mine})"
         v = self.s.extra[mine]
         yield f"W({mine})"
@@ -115,7 +115,7 @@ class PerCpu(ToyBase):
         return State(extra={f"cpu{i}": 0 for i in range(4)})
 
     def on_finish(self, run, task):
-        if run.state.extra[f"cpu{task.id}"] != 1:
+        if run.state.extra[task.seen["counter"]] != 1:
             raise InvariantBroken("no-lost-update", f"{task.title}'s counter is not 1")
 
 
