@@ -39,10 +39,13 @@ import types
 import attrs
 
 _local = threading.local()
+_depth = 0  # how many reducing searches are recording (tracking()): 0 for every other run
 
 
 def active():
-    """The recorder of this thread's step, or None."""
+    """The recorder of this thread's step, or None (at once, when no search records)."""
+    if not _depth:
+        return None
     return getattr(_local, "rec", None)
 
 
@@ -110,7 +113,6 @@ class _Field:
 
 
 _guard = threading.Lock()
-_depth = 0
 
 
 def _hook(cls: type, names) -> bool:
