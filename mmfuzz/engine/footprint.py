@@ -278,14 +278,14 @@ class TList(list):
     def __getitem__(self, i):
         v = list.__getitem__(self, i)
         if type(i) is int:
-            _key(self, i % len_(self) if i < 0 else i)
+            _key(self, i % _length(self) if i < 0 else i)
             _reached(self, i, v)
         else:
             _key(self, ALL)
         return v
 
     def __setitem__(self, i, v):
-        _key(self, i % len_(self) if type(i) is int and i < 0 else i if type(i) is int else ALL, True, v)
+        _key(self, i % _length(self) if type(i) is int and i < 0 else i if type(i) is int else ALL, True, v)
         list.__setitem__(self, i, v)
 
     def _whole(self, write=False):
@@ -348,7 +348,8 @@ class TList(list):
     __delitem__ = _on_whole(list, "__delitem__", write=True)
 
 
-def len_(lst) -> int:
+def _length(lst) -> int:
+    """The length without recording it (the index itself is the cell)."""
     return list.__len__(lst)
 
 
@@ -473,7 +474,7 @@ class Footprint:
     """One step's accesses: the cells it read and wrote, what it did to which lock; a
     *global* footprint (something could not be recorded) depends on every step."""
 
-    __slots__ = ("reads", "writes", "locks", "glob", "_paths", "_hash", "_of_tasks", "__weakref__")
+    __slots__ = ("reads", "writes", "locks", "glob", "_paths", "_hash", "_of_tasks")
 
     def __init__(self, reads=frozenset(), writes=frozenset(), locks=None, glob=False):
         self.reads, self.writes, self.locks, self.glob = reads, writes, locks or {}, glob
