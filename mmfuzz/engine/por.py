@@ -70,11 +70,21 @@ class ReducedSearch:
         # footprints repeat (the same step from states alike): each once, and the
         # conflicts between them computed once, by identity
         self.footprints: dict[Footprint, Footprint] = {}
+        self.first_seen: dict[int, int] = {}  # id of an interned footprint -> when it was first met
         self.conflicts: dict[tuple[int, int], int] = {}
         self.renamings: dict = {}
+        # (task id, step label) of the steps found racing with another task's: a new
+        # state runs first a task whose next step is not one of them (any first choice
+        # is sound; one that races with nothing adds no other order, so a CPU that
+        # shares nothing runs once, not once after every end of the others)
+        self.labels: list = []  # each path step's (task id, label)
+        self.contended: set = set()
 
     def _interned(self, fp: Footprint) -> Footprint:
-        return self.footprints.setdefault(fp, fp)
+        out = self.footprints.setdefault(fp, fp)
+        if out is fp:
+            self.first_seen[id(fp)] = len(self.first_seen)
+        return out
 
     def _conflict(self, a: Footprint, b: Footprint) -> int:
         k = (id(a), id(b))
@@ -109,7 +119,7 @@ class ReducedSearch:
         vc[tid] = len(self.events) + 1
         return tuple(vc)
 
-    def _races(self, tid: int, fp: Footprint, clocks, latest: bool) -> None:
+    def _races(self, tid: int, fp: Footprint, clocks, latest: bool, label=None) -> None:
         """A step of `tid` about to run after the path: for each earlier step of another
         task it races with, the state before that step gets a task to try that starts
         the reversed race (source sets, Abdulla et al., POPL 2014)."""
@@ -120,6 +130,9 @@ class ReducedSearch:
             if other == tid or mine[other] >= i + 1:  # hb-ordered before tid's next step
                 continue
             if self._conflict(efp, fp) == 2:
+                self.contended.add(self.labels[i])
+                if label is not None:
+                    self.contended.add(label)
                 if vc is None:
                     vc = self._clock_after(clocks, tid, fp)
                 self._reverse(i, tid, vc)
@@ -165,7 +178,10 @@ class ReducedSearch:
         return frozenset((order[slot], self._renamed(fp, order)) for slot, fp in summary)
 
     def _summary_races(self, summary, clocks) -> None:
-        for tid, fp in summary:
+        # in a fixed order (a set's order is the hash seed's): which reversal a race adds
+        # depends on what the races before it added, so the states searched would vary
+        seen = self.first_seen
+        for tid, fp in sorted(summary, key=lambda e: (e[0], seen[id(e[1])])):
             self._races(tid, fp, clocks, latest=False)
 
     def _pending(self, run) -> list[tuple[int, Footprint]]:
@@ -195,13 +211,41 @@ class ReducedSearch:
             self.x.uncached += 1
         enabled = tuple(t.id for t in run.tasks if run.runnable(t))
         frame = _Frame(key, order, enabled, clocks, event)
-        default = run.default_task()
-        if default is not None:
-            frame.backtrack.add(default)
+        first = self._first(run, enabled)
+        if first is not None:
+            frame.backtrack.add(first)
         self.frames.append(frame)
         for tid, fp in self._pending(run):
-            self._races(tid, fp, clocks, latest=True)
+            self._races(tid, fp, clocks, latest=True, label=(tid, run.next_label(run.tasks[tid])))
             frame.summary.add((tid, fp))
+
+    def _first(self, run, enabled) -> int | None:
+        """The task a new state runs first: the default one unless its next step was
+        seen racing and another's was not."""
+        default = run.default_task()
+        if default is None or (default, run.next_label(run.tasks[default])) not in self.contended:
+            return default
+        for tid in enabled:
+            if (tid, run.next_label(run.tasks[tid])) not in self.contended:
+                return tid
+        return default
+
+    def _pilot(self) -> None:
+        """Which steps race, from one run of the default schedule, before the search
+        makes its first choice: every pair of steps of two tasks that conflict."""
+        run = self._replay(0)
+        steps = []
+        try:
+            while (tid := run.default_task()) is not None:
+                label = (tid, run.next_label(run.tasks[tid]))
+                run.step(tid)
+                steps.append((label, self._interned(run.footprint)))
+        except Violation:
+            steps.append((label, self._interned(run.footprint)))
+        for i, (a, fa) in enumerate(steps):
+            for b, fb in steps[i + 1:]:
+                if a[0] != b[0] and self._conflict(fa, fb) == 2:
+                    self.contended.update((a, b))
 
     def _pop(self) -> None:
         frame = self.frames.pop()
@@ -215,6 +259,7 @@ class ReducedSearch:
                 parent.summary.add(frame.event)
             self.events.pop()
             self.vcs.pop()
+            self.labels.pop()
 
     def _wanted(self, name: str) -> bool:
         """Whether a violation ends the search (else it is collected, or not the one sought)."""
@@ -227,6 +272,7 @@ class ReducedSearch:
         x = self.x
         zero = tuple((0,) * self.n for _ in range(self.n))
         with tracking(Task):
+            self._pilot()
             run = self._replay(0)
             self._push(run, x.key(run, False), zero, None)
             while self.frames:
@@ -245,11 +291,12 @@ class ReducedSearch:
                 del self.path[depth:]
                 self.path.append(tid)
                 clocks = frame.clocks
+                label = (tid, run.next_label(run.tasks[tid]))
                 try:
                     run.step(tid)
                 except Violation as v:
                     fp = self._interned(run.footprint)
-                    self._races(tid, fp, clocks, latest=True)
+                    self._races(tid, fp, clocks, latest=True, label=label)
                     frame.summary.add((tid, fp))
                     # the schedule ends here: the other tasks' next steps never run after
                     # it, so their races with the path are found by running each from here
@@ -260,7 +307,7 @@ class ReducedSearch:
                     continue
                 x.steps += 1
                 fp = self._interned(run.footprint)
-                self._races(tid, fp, clocks, latest=True)
+                self._races(tid, fp, clocks, latest=True, label=label)
                 vc = self._clock_after(clocks, tid, fp)
                 keyed = x.key(run, False)
                 child = keyed[0]
@@ -279,10 +326,12 @@ class ReducedSearch:
                     new_clocks = clocks[:tid] + (vc,) + clocks[tid + 1:]
                     self.events.append((tid, fp))
                     self.vcs.append(vc)
+                    self.labels.append(label)
                     summary = self._from_slots(summary, keyed[1])
                     self._summary_races(summary, new_clocks)
                     self.events.pop()
                     self.vcs.pop()
+                    self.labels.pop()
                     frame.summary.add((tid, fp))
                     frame.summary |= summary
                     continue
@@ -294,5 +343,6 @@ class ReducedSearch:
                     continue
                 self.events.append((tid, fp))
                 self.vcs.append(vc)
+                self.labels.append(label)
                 self._push(run, keyed, clocks[:tid] + (vc,) + clocks[tid + 1:], (tid, fp))
         return None, True
