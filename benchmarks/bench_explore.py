@@ -146,7 +146,7 @@ def steps_per_cpu(args: list[str], actors: str, flags: list[str]) -> str:
 def compare_configs(a) -> None:
     print("--preemptions all for each parameter combination on its own (a hand model is one),")
     print(f"without and with --reduce; budgets {a.max_states} states, {a.max_runs} runs\n")
-    print(f"{'target':<32} {'configuration':<28} {'steps per CPU':<22} {'states':>8} {'SPIN x':>7} "
+    print(f"{'target':<32} {'configuration':<56} {'steps per CPU':<22} {'states':>8} {'SPIN x':>7} "
           f"{'seconds':>9} {'MiB':>5} {'--reduce: states, seconds':>28}")
     for name, args, actors, spin in TARGETS:
         if a.only and a.only not in name:
@@ -158,7 +158,7 @@ def compare_configs(a) -> None:
             rdone = "" if red["complete"] else " INCOMPLETE"
             config = " ".join(flags[1::2])
             steps = steps_per_cpu(args, actors, flags)
-            print(f"{name:<32} {config:<28} {steps:<22} {plain['states']:>8} {plain['states'] / spin:>7.1f} "
+            print(f"{name:<32} {config:<56} {steps:<22} {plain['states']:>8} {plain['states'] / spin:>7.1f} "
                   f"{plain['seconds']:7.1f} s {plain['peak_rss_mb']:>5.0f}{done} "
                   f"{red['states']:>12} {red['seconds']:8.1f} s{rdone}", flush=True)
 

@@ -27,6 +27,12 @@ with every earlier step it races with, not only the latest.
 A cycle (a state met again on the path: a schedule that runs forever, reported as a
 livelock) has an unfinished summary: every state on it tries every enabled task.
 
+Which task a new state runs first is free (any choice keeps the search sound) but not
+its cost: a CPU whose steps race with nothing, run after the others, is run again
+after every way they end. So a new state runs first a task whose next step (task, step
+label) has not been seen racing, in one run of the default schedule made before the
+search (a pilot) or since: such a CPU runs once, near the start.
+
 The invariant checks run after every step and read the state: their reads count as
 the step's own reads whenever the step changed a cell or finished its task, so a step
 that changes what an invariant reads is never reordered with one that depends on it,
