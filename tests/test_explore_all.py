@@ -301,6 +301,23 @@ def test_cpus_that_share_nothing_are_run_in_one_order():
     assert plain.states == 3 ** 4  # each CPU before, between or after its two steps
 
 
+def test_a_cpu_that_shares_nothing_runs_once_among_racing_ones():
+    """Two CPUs race on a counter, a third (the last, which the default schedule runs
+    last) has its own: the reduced search runs the third first, once, so it adds its
+    two steps' states and nothing more, and breaks what the unreduced search breaks."""
+    scen, versions, kernel_cls = prepare("toy-racing-and-own", "v6.12", RACY)
+
+    def search(population, por):
+        x = Explorer(scen, kernel_cls, versions, population, {}, por=por)
+        return x.invariants_broken(None), x.states
+
+    racing, racing_states = search(["inc"] * 2, True)
+    (broken, complete), states = search(["inc", "inc", "own"], True)
+    assert racing == (broken, complete) == ({"no-lost-update"}, True)
+    assert search(["inc", "inc", "own"], False)[0] == (broken, complete)
+    assert states == racing_states + 2
+
+
 def test_the_reduction_still_loses_the_update_of_racing_cpus():
     scen, versions, kernel_cls = prepare("toy-lost-update", "v6.12", {"toy_counter": "racy"})
     reduced = Explorer(scen, kernel_cls, versions, ["inc"] * 3, {}, por=True)

@@ -120,6 +120,21 @@ class PerCpu(ToyBase):
 
 
 @scenario
+class RacingAndOwn(ToyBase):
+    name = "toy-racing-and-own"
+    doc = "CPUs increment one counter while another increments a counter of its own"
+    actors = (Actor("inc", "incrementer", _start("increment"), min=1, max=2),
+              Actor("own", "per-CPU incrementer", _start("own_counter"), min=0, max=1))
+
+    def initial_state(self, k, params):
+        return State(extra={"counter": 0, "done": 0} | {f"cpu{i}": 0 for i in range(3)})
+
+    def on_finish(self, run, task):
+        if task.kind == "inc":  # the one counter: what the CPU of its own never reads
+            LostUpdate.on_finish(self, run, task)
+
+
+@scenario
 class AbBa(ToyBase):
     name = "toy-abba"
     doc = "lock A then B against B then A"
