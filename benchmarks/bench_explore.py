@@ -13,7 +13,14 @@ A hand model is one configuration (one initial state), while `explore` without -
 searches every combination of the scenario's parameters in turn; `--configs` searches
 each combination on its own, the comparison with SPIN like for like.
 
-Run: python benchmarks/bench_explore.py [--max-states N] [--max-runs N] [--only NAME] [--complete | --configs]
+`--granularity` is an experiment, not a verdict: it searches each target's first
+parameter combination as if each CPU ran up to n of its atomic steps in a row (fewer
+where it would block or end) for n = 1, 2, 3, to show how much of the distance to
+SPIN's counts is the models' granularity (a hand model folds a few kernel steps into
+one statement; mmfuzz yields at each point where another CPU may run).
+
+Run: python benchmarks/bench_explore.py [--max-states N] [--max-runs N] [--only NAME]
+     [--complete | --configs | --granularity]
 """
 
 from __future__ import annotations
@@ -73,11 +80,15 @@ def main() -> None:
                       help="only the populations both searches complete: reduced against unreduced")
     mode.add_argument("--configs", action="store_true",
                       help="each parameter combination of the targets on its own, against SPIN's count")
+    mode.add_argument("--granularity", action="store_true",
+                      help="an experiment: each CPU runs up to 1, 2, 3 steps in a row, against SPIN's count")
     a = p.parse_args()
     if a.complete:
         return compare_complete(a)
     if a.configs:
         return compare_configs(a)
+    if a.granularity:
+        return compare_granularity(a)
     print(__doc__.split("\n\n")[0])
     print(f"budgets: {a.max_states} states, {a.max_runs} runs; one process per search\n")
     head = f"{'target':<32} {'states':>8} {'SPIN x':>7} {'all: schedules, seconds':>30} {'RSS MiB':>8}"
@@ -126,18 +137,25 @@ def configurations(args: list[str]) -> list[list[str]]:
     return out
 
 
-def steps_per_cpu(args: list[str], actors: str, flags: list[str]) -> str:
-    """Each CPU's atomic steps on the schedule with no preemption: the granularity the
-    search interleaves at (a hand model has a few statements per process)."""
+def target_of(args: list[str], actors: str, flags: list[str]) -> tuple:
+    """(scenario, kernel class, versions, population, params) of a target's command line."""
     from mmfuzz.cli.args import parse_counts, parse_params
-    from mmfuzz.engine.run import Run
     from mmfuzz.engine.target import actor_bounds, prepare
 
     options = {"fs": args[args.index("--fs") + 1]} if "--fs" in args else None
     overrides = dict(v.split("=", 1) for f, v in zip(args, args[1:]) if f == "--with")
     scen, versions, kernel_cls = prepare(args[0], args[args.index("--kernel") + 1], overrides, options)
     population = [k for k, (_, hi) in actor_bounds(scen, parse_counts(actors)).items() for _ in range(hi)]
-    run = Run(scen, kernel_cls, population, parse_params(flags[1::2]), versions)
+    return scen, kernel_cls, versions, population, parse_params(flags[1::2])
+
+
+def steps_per_cpu(args: list[str], actors: str, flags: list[str]) -> str:
+    """Each CPU's atomic steps on the schedule with no preemption: the granularity the
+    search interleaves at (a hand model has a few statements per process)."""
+    from mmfuzz.engine.run import Run
+
+    scen, kernel_cls, versions, population, params = target_of(args, actors, flags)
+    run = Run(scen, kernel_cls, population, params, versions)
     while (tid := run.default_task()) is not None:
         run.step(tid)
     return "+".join(str(sum(1 for t in run.trace if t.tid == task.id)) for task in run.tasks)
@@ -162,6 +180,70 @@ def compare_configs(a) -> None:
                   f"{plain['seconds']:7.1f} s {plain['peak_rss_mb']:>5.0f}{done} "
                   f"{red['states']:>12} {red['seconds']:8.1f} s{rdone}", flush=True)
 
+
+def coarse_search(args: list[str], actors: str, flags: list[str], every: int, a) -> tuple:
+    """(states, complete, seconds, the invariants broken) of the unreduced search of every
+    interleaving, to its end (past a race), where each CPU runs up to `every` steps in a row."""
+    import time
+
+    from mmfuzz.engine.run import Run
+    from mmfuzz.engine.search import Explorer
+
+    class CoarseRun(Run):
+        def step(self, tid: int) -> None:
+            self._in_a_row(super().step, tid)
+
+        def advance(self, tid: int) -> None:
+            self._in_a_row(super().advance, tid)
+
+        def _in_a_row(self, one, tid: int) -> None:
+            one(tid)
+            task = self.tasks[tid]
+            for _ in range(every - 1):
+                if not task.alive or type(task.pending) is not str:  # it would block: the others run
+                    return
+                one(tid)
+
+    class CoarseExplorer(Explorer):
+        def new_run(self, record: bool = False) -> Run:
+            return CoarseRun(*self.args, **self.run_kw, record=record)
+
+    scen, kernel_cls, versions, population, params = target_of(args, actors, flags)
+    x = CoarseExplorer(scen, kernel_cls, versions, population, params, max_runs=a.max_runs, max_states=a.max_states)
+    start = time.perf_counter()
+    broken, complete = x.invariants_broken(None)
+    return x.states, complete, time.perf_counter() - start, sorted(broken)
+
+
+# races the coarser searches are asked to find: does each survive n steps in a row?
+RACY = [
+    ("pagewalk v6.12 (the 2026 race)", ["pagewalk", "--kernel", "v6.12"],
+     "numa_maps=1,vfio_fault=1,vfio_zap=0,pte_walker=0,bar_pte_walker=0", None),
+    ("punch-vs-fault-around, no re-unmap", ["punch-vs-fault-around", "--kernel", "v5.8", "--fs", "xfs", "--with",
+                                             "truncate_inode_pages_range=no-reunmap"], "punch=1,fault=1", None),
+]
+
+
+def compare_granularity(a) -> None:
+    print("An experiment, not a verdict: --preemptions all (unreduced) on each target's first")
+    print("parameter combination with each CPU running up to n atomic steps in a row; the")
+    print("coarser searches miss the interleavings inside those n steps (the last rows: races")
+    print(f"they must find). Budget {a.max_states} states\n")
+    print(f"{'target':<36} {'configuration':<36} {'SPIN':>6} "
+          + " ".join(f"{f'n={n}: states, SPIN x, seconds':>36}" for n in (1, 2, 3)))
+    for name, args, actors, spin in TARGETS + RACY:
+        if a.only and a.only not in name:
+            continue
+        flags = configurations(args)[0]
+        cells = []
+        for every in (1, 2, 3):
+            states, complete, seconds, found = coarse_search(args, actors, flags, every, a)
+            note = (" RACE " + ",".join(found) if found else " clean" if spin is None else "") + \
+                ("" if complete else " INCOMPLETE")
+            ratio = f"{states / spin:6.1f}x" if spin else f"{'':>7}"
+            cells.append(f"{states:>8} {ratio} {seconds:6.1f} s{note}")
+        print(f"{name:<36} {' '.join(flags[1::2]):<36} {spin or '-':>6} " + " ".join(f"{c:>36}" for c in cells),
+              flush=True)
 
 if __name__ == "__main__":
     main()
