@@ -245,5 +245,6 @@ def compare_granularity(a) -> None:
         print(f"{name:<36} {' '.join(flags[1::2]):<36} {spin or '-':>6} " + " ".join(f"{c:>36}" for c in cells),
               flush=True)
 
+
 if __name__ == "__main__":
     main()
