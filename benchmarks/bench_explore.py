@@ -30,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 TARGETS = [
     # the issue's six CPUs: the BAR's own .pte_entry walker came later, and is left out
@@ -184,8 +185,6 @@ def compare_configs(a) -> None:
 def coarse_search(args: list[str], actors: str, flags: list[str], every: int, a) -> tuple:
     """(states, complete, seconds, the invariants broken) of the unreduced search of every
     interleaving, to its end (past a race), where each CPU runs up to `every` steps in a row."""
-    import time
-
     from mmfuzz.engine.run import Run
     from mmfuzz.engine.search import Explorer
 
